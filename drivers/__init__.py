@@ -1,0 +1,1 @@
+"""Device I/O behind small interfaces, each device opened by a URL."""

@@ -1,0 +1,1 @@
+"""The security-gate role on the engine core."""

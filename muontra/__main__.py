@@ -1,0 +1,3 @@
+from muontra.cli import main
+
+raise SystemExit(main())

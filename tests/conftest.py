@@ -1,0 +1,1 @@
+"""Shared test set-up: tests import the packages from the source tree."""
