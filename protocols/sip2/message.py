@@ -202,12 +202,15 @@ def encode(
     error_detection: bool = True,
     sequence: int | None = None,
     terminator: bytes = b"\r",
+    *,
+    errors: str = "strict",
 ) -> bytes:
     """The wire bytes of ``message``, with AY/AZ when ``error_detection``.
 
     ``sequence`` defaults to the message's own, else 0. The checksum is computed
     over the encoded bytes. Text that ``encoding`` cannot represent raises
-    :class:`SIP2Error` naming the field, rather than silently sending '?'.
+    :class:`SIP2Error` naming the field, rather than silently sending '?';
+    ``errors="replace"`` sends '?' instead, as legacy ILSs do (the simulator).
     """
     _check_encoding(encoding)
     layout = _LAYOUTS.get(message.command)
@@ -220,7 +223,7 @@ def encode(
         parts.append("|")
     text = "".join(parts)
     try:
-        data = text.encode(encoding)
+        data = text.encode(encoding, errors)
     except UnicodeEncodeError:
         bad = next(
             (fid for fid, value in message.fields if not _encodable(value, encoding)), "fixed part"

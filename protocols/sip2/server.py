@@ -79,6 +79,7 @@ class ServerConnection:
             self.error_detection,
             self._sequence if self._sequence is not None else 0,
             self.profile.terminator,
+            errors="replace",  # a legacy code page shows '?' for what it cannot carry
         )
         self.last_response = data
         return data
