@@ -1,13 +1,237 @@
-"""`muontra demo`: everything on simulators, played for a person."""
+"""`muontra demo`: the ILS simulator and a scripted SIP2 session, played for a person.
+
+Until the kiosk engine lands, the demo shows the SIP2 link itself: it starts
+the simulator on a free loopback port with a seeded catalogue and walks a
+patron through login, patron information, checkout, checkin and renewal,
+printing every request and answer as a person reads them, next to the bytes
+on the wire.
+"""
 
 from __future__ import annotations
 
 import argparse
+import socket
+import sys
+import time
+from datetime import datetime
+from typing import TextIO
+
+from kiosk.ils.sim.circulation import Circulation
+from kiosk.ils.sim.seed import seed
+from kiosk.ils.sim.server import SimServerThread
+from kiosk.ils.sim.sip2_mapping import SipMapping
+from kiosk.ils.sim.store import Store
+from protocols.sip2 import (
+    CheckinRequest,
+    CheckoutRequest,
+    EndPatronSessionRequest,
+    ItemInformationRequest,
+    LoginRequest,
+    Message,
+    PatronInformationRequest,
+    RenewAllRequest,
+    RenewRequest,
+    SCStatusRequest,
+    field_name,
+)
+from protocols.sip2.client import ClientConnection, ResponseReceived, SendData
+
+INSTITUTION = "MUONTRA"
+PATRON, PIN = "P0001", "1234"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.description = (
+        "Start the SIP2 ILS simulator on a free loopback port and play a scripted "
+        "session against it (login, patron, checkout, checkin, renew), showing "
+        "each request and answer."
+    )
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait between steps, for presenting (default: no wait)",
+    )
+    parser.add_argument(
+        "--raw", action="store_true", help="also print the raw bytes of every message"
+    )
+
+
+class _Wire:
+    """One SIP2 connection, driven by the sans-IO client over a loopback socket."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.link = ClientConnection()
+        self.sent = b""
+        self.received = b""
+
+    def ask(self, request: Message) -> Message:
+        self.sent = self.link.send(request)
+        self.sock.sendall(self.sent)
+        self.received = b""
+        while True:
+            data = self.sock.recv(65536)
+            if not data:
+                raise ConnectionError("the ILS closed the connection")
+            self.received += data
+            for event in self.link.receive_data(data):
+                if isinstance(event, SendData):
+                    self.sock.sendall(event.data)
+                elif isinstance(event, ResponseReceived):
+                    return event.response
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _describe(message: Message) -> list[str]:
+    lines = [f"{message.command} {message.name}"]
+    flags = ", ".join(f"{k}={v.strip() or '·'}" for k, v in message.fixed.items())
+    if flags:
+        lines.append(f"    fixed: {flags}")
+    for field_id, value in message.fields:
+        lines.append(f"    {field_id} {field_name(field_id):<22} {value}")
+    return lines
+
+
+def play(out: TextIO = sys.stdout, pause: float = 0.0, raw: bool = False) -> int:
+    """Run the scripted session; returns 0 when every step answered as expected."""
+    store = Store.open(":memory:")
+    seed(store, 40, 1)
+    mapping = SipMapping(Circulation(store), accounts={"kiosk1": "demo"})
+
+    def say(text: str) -> None:
+        print(text, file=out, flush=True)
+
+    with SimServerThread(mapping) as sim:
+        say(
+            f"ILS simulator listening on 127.0.0.1:{sim.port} (seeded catalogue, institution "
+            f"{INSTITUTION})"
+        )
+        say(f"Patron {PATRON} (PIN {PIN}) borrows, returns and renews at a kiosk.\n")
+        wire = _Wire(sim.port)
+        steps: list[tuple[str, Message]] = [
+            (
+                "The kiosk logs in to the ILS",
+                LoginRequest.create(
+                    login_user_id="kiosk1", login_password="demo", location_code="TT"
+                ),
+            ),
+            ("…and asks whether the ILS is online", SCStatusRequest.create(max_print_width="040")),
+            (
+                "The patron scans a card and types a PIN",
+                PatronInformationRequest.create(
+                    transaction_date=datetime.now(),
+                    institution_id=INSTITUTION,
+                    patron_id=PATRON,
+                    patron_password=PIN,
+                    summary=" " * 10,
+                ),
+            ),
+            (
+                "A book is laid on the pad: what is it?",
+                ItemInformationRequest.create(institution_id=INSTITUTION, item_id="B0001"),
+            ),
+            (
+                "Check it out",
+                CheckoutRequest.create(
+                    transaction_date=datetime.now(),
+                    sc_renewal_policy=True,
+                    institution_id=INSTITUTION,
+                    patron_id=PATRON,
+                    item_id="B0001",
+                    patron_password=PIN,
+                ),
+            ),
+            (
+                "A book on hold for someone else is refused",
+                CheckoutRequest.create(
+                    transaction_date=datetime.now(),
+                    sc_renewal_policy=True,
+                    institution_id=INSTITUTION,
+                    patron_id=PATRON,
+                    item_id="B0005",
+                    patron_password=PIN,
+                ),
+            ),
+            (
+                "Renew one loan",
+                RenewRequest.create(
+                    transaction_date=datetime.now(),
+                    institution_id=INSTITUTION,
+                    patron_id=PATRON,
+                    item_id="B0010",
+                    patron_password=PIN,
+                ),
+            ),
+            (
+                "Renew everything else",
+                RenewAllRequest.create(
+                    transaction_date=datetime.now(),
+                    institution_id=INSTITUTION,
+                    patron_id=PATRON,
+                    patron_password=PIN,
+                ),
+            ),
+            (
+                "At the return machine: a book someone is waiting for",
+                CheckinRequest.create(
+                    transaction_date=datetime.now(),
+                    current_location="TT",
+                    institution_id=INSTITUTION,
+                    item_id="B0009",
+                ),
+            ),
+            (
+                "…and a book that belongs to another branch",
+                CheckinRequest.create(
+                    transaction_date=datetime.now(),
+                    current_location="TT",
+                    institution_id=INSTITUTION,
+                    item_id="B0004",
+                ),
+            ),
+            (
+                "The patron is done",
+                EndPatronSessionRequest.create(
+                    transaction_date=datetime.now(),
+                    institution_id=INSTITUTION,
+                    patron_id=PATRON,
+                    patron_password=PIN,
+                ),
+            ),
+        ]
+        try:
+            for number, (title, request) in enumerate(steps, 1):
+                started = time.perf_counter()
+                response = wire.ask(request)
+                elapsed = (time.perf_counter() - started) * 1000
+                say(f"── {number}. {title} ({elapsed:.0f} ms)")
+                for line in _describe(request):
+                    say("  → " + line)
+                for line in _describe(response):
+                    say("  ← " + line)
+                if raw:
+                    say("  wire → " + repr(wire.sent))
+                    say("  wire ← " + repr(wire.received))
+                say("")
+                if pause:
+                    time.sleep(pause)
+        finally:
+            wire.close()
+    store.close()
+    say(
+        "Done: every request was answered. Next: `muontra ils-sim --help`, "
+        "`muontra sip2 decode --help`, `muontra sip2 doctor --help`."
+    )
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("muontra demo: not built yet")
+    try:
+        return play(pause=args.pause, raw=args.raw)
+    except (OSError, ConnectionError) as exc:
+        print(f"muontra demo: {exc}", file=sys.stderr)
+        return 1
