@@ -171,8 +171,12 @@ def test_idle_connections_are_closed_and_down_refuses() -> None:
             assert sock.recv(10) == b""
 
 
-def test_command_line_starts_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
+def test_command_line_serves_notifies_systemd_and_stops_on_sigterm(tmp_path: Path) -> None:
     db = tmp_path / "cli.sqlite"
+    notify_path = str(tmp_path / "notify.sock")
+    notify_socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify_socket.bind(notify_path)
+    notify_socket.settimeout(30)
     process = subprocess.Popen(
         [
             sys.executable,
@@ -191,21 +195,33 @@ def test_command_line_starts_serves_and_stops_on_sigterm(tmp_path: Path) -> None
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "NOTIFY_SOCKET": notify_path,
+            "WATCHDOG_USEC": "200000",
+        },
     )
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
         assert "listening on 127.0.0.1:" in line, line
         port = int(line.split("127.0.0.1:")[1].split()[0])
+        assert notify_socket.recv(100) == b"READY=1"
+        assert notify_socket.recv(100) == b"WATCHDOG=1"
         with RawClient(port) as client:
             login = client.ask(LOGIN)
             assert isinstance(login, LoginResponse) and login.ok
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
+        messages = []
+        while (message := notify_socket.recv(100)) != b"STOPPING=1":
+            messages.append(message)
+        assert set(messages) <= {b"WATCHDOG=1"}
     finally:
         process.kill()
         process.wait()
+        notify_socket.close()
     assert db.exists()
 
 

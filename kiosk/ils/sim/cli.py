@@ -19,6 +19,7 @@ from kiosk.ils.sim.models import Item
 from kiosk.ils.sim.server import SimServer
 from kiosk.ils.sim.sip2_mapping import SipMapping
 from kiosk.ils.sim.store import Store
+from kiosk.sdnotify import notify, watchdog_interval
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -188,7 +189,15 @@ async def _serve(mapping: SipMapping, config: IlsSimConfig, context: ssl.SSLCont
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    notify("READY=1")
+    interval = watchdog_interval()
+    while not stop.is_set():
+        # The watchdog is fed from the event loop itself: a wedged loop stops feeding it.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+        if interval is not None:
+            notify("WATCHDOG=1")
+    notify("STOPPING=1")
     await server.close()
     print("ils-sim: stopped", file=sys.stderr)
     return 0
