@@ -72,6 +72,7 @@ class ClientConnection:
         self.max_resends = max_resends
         self.framer = Framer()
         self._next_sequence = 0
+        self.last_sequence: int | None = None
         self._pending: _Pending | None = None
         self._resend_request = encode(
             RequestACSResend.create(),
@@ -97,6 +98,7 @@ class ClientConnection:
             raise SIP2Error(f"{request.command} is not a request a client can send")
         sequence = self._next_sequence
         self._next_sequence = (sequence + 1) % 10
+        self.last_sequence = sequence
         data = encode(
             request,
             self.profile.encoding,
