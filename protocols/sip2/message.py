@@ -20,6 +20,7 @@ from protocols.sip2.checksum import checksum, checksum_matches
 from protocols.sip2.dates import looks_like_iso_date
 from protocols.sip2.errors import SIP2Error
 from protocols.sip2.layout import Fixed, Variable
+from protocols.sip2.vietnamese import cp1258_form
 
 # Requests answered without AY (the spec's own examples: "96AZFEF6").
 _NO_SEQUENCE = frozenset({"96", "97"})
@@ -222,6 +223,8 @@ def encode(
         parts.append(value)
         parts.append("|")
     text = "".join(parts)
+    if codecs.lookup(encoding).name == "cp1258":
+        text = cp1258_form(text)
     try:
         data = text.encode(encoding, errors)
     except UnicodeEncodeError:
