@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (exact wire bytes read best one message per line)
 """Exact wire bytes of one message of every SIP2 2.00 type.
 
 Written to the layouts of the SIP2 2.00 specification, in the shapes real

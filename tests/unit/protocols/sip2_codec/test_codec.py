@@ -102,7 +102,8 @@ def test_missing_pipe_before_ay() -> None:
 
 
 def test_repeated_and_empty_fields_are_kept_in_order() -> None:
-    raw = b"64              00120240501    100000000000000000000000000000AO|AAP1|AE|AFone|AUa|AFtwo|AUb|"
+    fixed = b"64" + b" " * 14 + b"001" + b"20240501    100000" + b"0000" * 6
+    raw = fixed + b"AO|AAP1|AE|AFone|AUa|AFtwo|AUb|"
     message = decode(raw)
     assert message.fields[:3] == (("AO", ""), ("AA", "P1"), ("AE", ""))
     assert message.get_all("AF") == ("one", "two")
