@@ -14,7 +14,13 @@ from datetime import datetime, tzinfo
 from enum import Enum
 from typing import Any, TypeVar
 
-from kiosk.ils.sim.circulation import Circulation, Notice, PatronStatusResult
+from kiosk.ils.sim.circulation import (
+    CheckoutResult,
+    Circulation,
+    Notice,
+    PatronStatusResult,
+    RenewResult,
+)
 from kiosk.ils.sim.models import TransactionKind
 from kiosk.ils.sim.server import CloseConnection, Session
 from protocols.sip2 import (
@@ -323,8 +329,18 @@ class SipMapping:
             nb_due_at=self._wire_date(request.nb_due_date),
             fee_acknowledged=bool(request.fee_acknowledged),
         )
-        item = result.item
         language = result.patron.language if result.patron else None
+        values = self._loan_values(request, result, language)
+        return CheckoutResponse.create(**values)
+
+    def _loan_values(
+        self,
+        request: CheckoutRequest | RenewRequest,
+        result: CheckoutResult | RenewResult,
+        language: str | None,
+    ) -> dict[str, Any]:
+        """What a checkout (12) and a renew (30) response both carry."""
+        item = result.item
         values: dict[str, Any] = {
             "ok": result.ok,
             "renewal_ok": result.renewal_ok,
@@ -345,7 +361,7 @@ class SipMapping:
                 currency=result.currency,
                 fee_amount=str(result.fee_amount),
             )
-        return CheckoutResponse.create(**values)
+        return values
 
     def _checkin(self, request: CheckinRequest, terminal: str) -> Message:
         result = self.circulation.checkin(
@@ -387,27 +403,7 @@ class SipMapping:
             transaction_at=self._wire_date(request.transaction_date) if request.no_block else None,
             nb_due_at=self._wire_date(request.nb_due_date),
         )
-        item = result.item
-        values: dict[str, Any] = {
-            "ok": result.ok,
-            "renewal_ok": result.renewal_ok,
-            "magnetic_media": result.magnetic_media,
-            "desensitize": result.desensitize if result.ok else False,
-            "transaction_date": self._now(),
-            "institution_id": self.institution,
-            "patron_id": request.patron_id or "",
-            "item_id": request.item_id or "",
-            "title": item.title if item else "",
-            "due_date": self._date(result.due_at) or "",
-            "media_type": item.media_type.value if item else None,
-            "screen_message": self._af(result.notices),
-        }
-        if result.fee_amount:
-            values.update(
-                fee_type=(result.fee_type or FeeType.OTHER).value,
-                currency=result.currency,
-                fee_amount=str(result.fee_amount),
-            )
+        values = self._loan_values(request, result, None)
         return RenewResponse.create(**values)
 
     def _renew_all(self, request: RenewAllRequest, terminal: str) -> Message:
