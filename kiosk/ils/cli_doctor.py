@@ -15,7 +15,7 @@ import sys
 import time
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kiosk.ils.client import IlsClient
@@ -131,6 +131,8 @@ class Observations:
                 params["terminator"] = names[seen]
         if self.checksums["absent"] and not self.checksums["ok"]:
             params["error_detection"] = "0"
+        if self.checksums["bad"]:
+            params["verify_checksum"] = "0"
         return params
 
 
@@ -154,7 +156,10 @@ class Doctor:
         self.out = out
         self.steps: list[Step] = []
         self.seen = Observations()
-        self.connection = SipConnection(settings)
+        # The doctor accepts wrong checksums so it can go on and report them: a
+        # kiosk would stop at the first one unless told to (verify_checksum=0).
+        lenient = replace(settings, profile=settings.profile.with_overrides(verify_checksum=False))
+        self.connection = SipConnection(lenient)
         self.client = IlsClient(settings, connection_factory=lambda s: self.connection)
 
     def step(self, name: str, action: Callable[[], tuple[bool, str, Message | None]]) -> bool:
@@ -329,6 +334,11 @@ def run(args: argparse.Namespace) -> int:
         say(f"  date formats     {', '.join(dialect['date_formats'])}")
         for command, ids in dialect["fields"].items():
             say(f"  fields in {command}     {' '.join(ids)}")
+        if dialect["checksums"]["bad"]:
+            say(
+                f"  WARNING          {dialect['checksums']['bad']} answers carried a wrong "
+                "checksum; a kiosk needs verify_checksum=0 for this ILS"
+            )
         for warning in dialect["warnings"]:
             say(f"  warning          {warning}")
         recommended = report["recommended"]

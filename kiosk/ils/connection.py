@@ -105,6 +105,11 @@ class SipConnection:
                 status = self._exchange(SCStatusRequest.create(max_print_width="040"))
                 if isinstance(status, ACSStatusResponse):
                     self.status = status
+            except (_LinkLost, OSError) as exc:
+                self._close_socket()
+                raise IlsConnectionError(
+                    f"the ILS broke off the connection set-up: {exc}"
+                ) from None
             except BaseException:
                 self._close_socket()
                 raise

@@ -30,6 +30,7 @@ PARAMETERS: dict[str, str] = {
     "encoding": "text encoding of the wire (overrides the profile)",
     "terminator": "cr, lf or crlf (overrides the profile)",
     "error_detection": "1 or 0: send AY/AZ sequence and checksum (overrides the profile)",
+    "verify_checksum": "0 to accept answers with wrong checksums (servers that always send AZ0000)",
     "terminal_password": "AC terminal password, when the ILS wants one",
     "timeout": "seconds to wait for each answer (default 10)",
     "connect_timeout": "seconds to wait for a connection (default 5)",
@@ -146,6 +147,8 @@ def parse_ils_url(url: str) -> IlsSettings:
         overrides["terminator"] = TERMINATORS[query["terminator"]]
     if "error_detection" in query:
         overrides["error_detection"] = _flag("error_detection", query["error_detection"])
+    if "verify_checksum" in query:
+        overrides["verify_checksum"] = _flag("verify_checksum", query["verify_checksum"])
     if overrides:
         profile = profile.with_overrides(**overrides)
 

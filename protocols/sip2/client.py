@@ -157,7 +157,7 @@ class ClientConnection:
             message = decode(frame, self.profile.encoding)
         except SIP2Error as exc:
             return self._ask_again(f"undecodable response: {exc}", frame)
-        if message.checksum_ok is False:
+        if message.checksum_ok is False and self.profile.verify_checksum:
             return self._ask_again("bad checksum in response", frame)
         pending = self._pending
         if message.command == "96":

@@ -20,6 +20,9 @@ class Profile:
     terminator: bytes = b"\r"
     encoding: str = "utf-8"
     error_detection: bool = True
+    # Some servers always send a wrong checksum (the standalone Evergreen
+    # SIPServer writes "AZ0000"); with this off, such answers are accepted.
+    verify_checksum: bool = True
     send_terminal_password: bool = True
     send_institution_id: bool = True
     # Optional fields some ILSs insist on seeing, even empty (e.g. AD in 23, AC).

@@ -39,7 +39,10 @@ def test_secret_from_env_and_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_profile_overrides_and_short_idle_timeout() -> None:
-    settings = parse_ils_url("sip2://ils?profile=sierra&terminator=crlf&error_detection=0")
+    settings = parse_ils_url(
+        "sip2://ils?profile=sierra&terminator=crlf&error_detection=0&verify_checksum=0"
+    )
+    assert settings.profile.verify_checksum is False
     assert settings.profile.terminator == b"\r\n"
     assert settings.profile.error_detection is False
     assert settings.profile.encoding == "cp850"

@@ -131,3 +131,14 @@ def test_profile_sets_terminator_encoding_and_error_detection() -> None:
     reply = CheckoutResponse.create(ok=True, item_id="Bò")
     events = client.receive_data(encode(reply, "cp850", error_detection=False))
     assert events == [ResponseReceived(request, reply)]
+
+
+def test_a_server_that_always_sends_wrong_checksums_can_be_accepted() -> None:
+    # The standalone Evergreen SIPServer ends every answer in AZ0000.
+    strict = ClientConnection()
+    strict.send(LOGIN)
+    assert isinstance(strict.receive_data(b"941AY0AZ0000\r")[0], ProtocolWarning)
+    lenient = ClientConnection(PROFILES["evergreen"].with_overrides(verify_checksum=False))
+    lenient.send(LOGIN)
+    events = lenient.receive_data(b"941AY0AZ0000\r")
+    assert events == [ResponseReceived(LOGIN, LoginResponse.create(ok=True))]
