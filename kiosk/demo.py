@@ -10,12 +10,12 @@ on the wire.
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 import time
 from datetime import datetime
 from typing import TextIO
 
+from kiosk.ils.raw import RawSipClient
 from kiosk.ils.sim.circulation import Circulation
 from kiosk.ils.sim.seed import seed
 from kiosk.ils.sim.server import SimServerThread
@@ -34,7 +34,6 @@ from protocols.sip2 import (
     SCStatusRequest,
     field_name,
 )
-from protocols.sip2.client import ClientConnection, ResponseReceived, SendData
 
 INSTITUTION = "MUONTRA"
 PATRON, PIN = "P0001", "1234"
@@ -56,34 +55,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--raw", action="store_true", help="also print the raw bytes of every message"
     )
-
-
-class _Wire:
-    """One SIP2 connection, driven by the sans-IO client over a loopback socket."""
-
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        self.link = ClientConnection()
-        self.sent = b""
-        self.received = b""
-
-    def ask(self, request: Message) -> Message:
-        self.sent = self.link.send(request)
-        self.sock.sendall(self.sent)
-        self.received = b""
-        while True:
-            data = self.sock.recv(65536)
-            if not data:
-                raise ConnectionError("the ILS closed the connection")
-            self.received += data
-            for event in self.link.receive_data(data):
-                if isinstance(event, SendData):
-                    self.sock.sendall(event.data)
-                elif isinstance(event, ResponseReceived):
-                    return event.response
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def _describe(message: Message) -> list[str]:
@@ -111,7 +82,7 @@ def play(out: TextIO = sys.stdout, pause: float = 0.0, raw: bool = False) -> int
             f"{INSTITUTION})"
         )
         say(f"Patron {PATRON} (PIN {PIN}) borrows, returns and renews at a kiosk.\n")
-        wire = _Wire(sim.port)
+        wire = RawSipClient(sim.port, timeout=10)
         steps: list[tuple[str, Message]] = [
             (
                 "The kiosk logs in to the ILS",
