@@ -118,3 +118,21 @@ def test_crlf_and_cp850_ils() -> None:
         with IlsClient(url(sim.port, "&profile=sierra")) as ils:
             answer = ils.item_information("B0020")
             assert answer.title == "Pride and Prejudice"
+
+
+def test_keepalive_sends_sc_status_only_when_idle() -> None:
+    now = [1000.0]
+    with running_sim(accounts=ACCOUNTS) as sim:
+        connection = SipConnection(
+            parse_ils_url(url(sim.port, "&keepalive=30")), monotonic=lambda: now[0]
+        )
+        connection.connect()
+        before = connection.link.last_sequence
+        now[0] += 10
+        assert connection.keepalive() is False
+        assert connection.link.last_sequence == before
+        now[0] += 25
+        assert connection.keepalive() is True
+        assert connection.link.last_sequence == (before or 0) + 1
+        assert connection.status is not None and connection.status.online_status
+        connection.close()
