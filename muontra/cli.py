@@ -27,6 +27,7 @@ COMMANDS: dict[str, Command] = {
     "demo": Command("run everything on simulators and play a session for a person", "kiosk.demo"),
     "ils-sim": Command("run the SIP2 ILS simulator (SQLite catalogue)", "kiosk.ils.sim.cli"),
     "sip2": Command("SIP2 tools: decode traffic, check a real ILS (doctor)", "kiosk.ils.cli"),
+    "tag": Command("RFID tag tools: decode a tag's memory", "drivers.cli_tag"),
 }
 
 
