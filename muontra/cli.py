@@ -28,6 +28,7 @@ COMMANDS: dict[str, Command] = {
     "ils-sim": Command("run the SIP2 ILS simulator (SQLite catalogue)", "kiosk.ils.sim.cli"),
     "sip2": Command("SIP2 tools: decode traffic, check a real ILS (doctor)", "kiosk.ils.cli"),
     "tag": Command("RFID tag tools: decode a tag's memory", "drivers.cli_tag"),
+    "frame": Command("decode RFID reader frames sniffed from a serial line", "drivers.cli_frame"),
 }
 
 

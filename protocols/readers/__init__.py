@@ -1,0 +1,1 @@
+"""Frame codecs of RFID readers' serial protocols, sans-IO."""
