@@ -29,6 +29,7 @@ class Fixed(Generic[T]):
         self.length = length
         self.default = default
         self.name = ""
+        self.index = 0  # position among the message's fixed fields, set by Message
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -40,7 +41,8 @@ class Fixed(Generic[T]):
     def __get__(self, obj: Message | None, owner: type) -> Fixed[T] | T:
         if obj is None:
             return self
-        return self.parse(obj.fixed.get(self.name, self.default))
+        values = obj.fixed_values
+        return self.parse(values[self.index] if self.index < len(values) else self.default)
 
     def parse(self, raw: str) -> T:
         raise NotImplementedError

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
@@ -33,7 +33,8 @@ class Message:
     """A SIP2 message. Equality ignores ``sequence`` and ``checksum_ok`` (transport details)."""
 
     command: str
-    fixed: Mapping[str, str] = field(default_factory=dict, hash=False)
+    fixed_values: tuple[str, ...] = ()
+    """The fixed-length fields' raw text, in wire order (see ``fixed`` for them by name)."""
     fields: tuple[tuple[str, str], ...] = ()
     sequence: int | None = field(default=None, compare=False)
     checksum_ok: bool | None = field(default=None, compare=False)
@@ -41,12 +42,16 @@ class Message:
     NAME: ClassVar[str] = "Unknown message"
     COMMAND: ClassVar[str] = ""
     FIXED: ClassVar[tuple[Fixed[Any], ...]] = ()
+    FIXED_NAMES: ClassVar[tuple[str, ...]] = ()
     VARIABLE: ClassVar[tuple[Variable[Any], ...]] = ()
 
     def __init_subclass__(cls) -> None:
         # No super() call: slots=True rebuilds this class, which breaks zero-argument
         # super(), and object.__init_subclass__ has nothing to do.
         cls.FIXED = tuple(v for v in vars(cls).values() if isinstance(v, Fixed))
+        cls.FIXED_NAMES = tuple(spec.name for spec in cls.FIXED)
+        for index, spec in enumerate(cls.FIXED):
+            spec.index = index
         cls.VARIABLE = tuple(v for v in vars(cls).values() if isinstance(v, Variable))
         if cls.COMMAND:
             REGISTRY[cls.COMMAND] = cls
@@ -54,6 +59,11 @@ class Message:
             _FAST_LAYOUTS[cls.COMMAND] = _fast_layout(cls, cls.FIXED)
 
     # --- reading -----------------------------------------------------------------
+
+    @property
+    def fixed(self) -> dict[str, str]:
+        """The fixed-length fields' raw text by snake_case spec name, in wire order."""
+        return dict(zip(type(self).FIXED_NAMES, self.fixed_values, strict=False))
 
     @property
     def name(self) -> str:
@@ -98,7 +108,7 @@ class Message:
         presence); optional ones that are None are left out. ``extra`` appends
         fields the class does not declare (extensions).
         """
-        fixed = {spec.name: spec.to_raw(values.pop(spec.name, spec.default)) for spec in cls.FIXED}
+        fixed = tuple(spec.to_raw(values.pop(spec.name, spec.default)) for spec in cls.FIXED)
         fields: list[tuple[str, str]] = []
         for var in cls.VARIABLE:
             value = values.pop(var.name, None)
@@ -116,19 +126,21 @@ class Message:
         """A copy with fields ``drop`` removed and ``pairs`` appended."""
         dropped = frozenset(drop)
         kept = tuple(p for p in self.fields if p[0] not in dropped)
-        return type(self)(self.command, self.fixed, kept + pairs, self.sequence, self.checksum_ok)
+        return type(self)(
+            self.command, self.fixed_values, kept + pairs, self.sequence, self.checksum_ok
+        )
 
 
 _SETTERS = tuple(
     Message.__dict__[name].__set__
-    for name in ("command", "fixed", "fields", "sequence", "checksum_ok")
+    for name in ("command", "fixed_values", "fields", "sequence", "checksum_ok")
 )
 
 
 def _build(  # noqa: PLR0917 - mirrors the five dataclass fields, plus the class
     cls: type[Message],
     command: str,
-    fixed: Mapping[str, str],
+    fixed: tuple[str, ...],
     fields: tuple[tuple[str, str], ...],
     sequence: int | None,
     checksum_ok: bool | None,
@@ -238,7 +250,7 @@ def decode(raw: bytes | str, encoding: str = "utf-8") -> Message:
     layout = _FAST_LAYOUTS.get(command)
     if layout is None:
         raise SIP2Error(f"unknown command id {command!r}")
-    cls, names, spans, date_starts, pos = layout
+    cls, _, spans, date_starts, pos = layout
     size = len(text)
     standard = size >= pos
     if standard:
@@ -247,7 +259,7 @@ def decode(raw: bytes | str, encoding: str = "utf-8") -> Message:
                 standard = False
     if standard:
         # The common case: standard 18-character dates, every fixed field in place.
-        fixed = dict(zip(names, map(text.__getitem__, spans)))  # noqa: B905 - same length
+        fixed = tuple(map(text.__getitem__, spans))
     else:
         fixed, pos = _fixed_lenient(cls, command, text)
     if pos == size:
@@ -270,9 +282,9 @@ def _loose_sequence(data: bytes, end: int, had_checksum: bool) -> tuple[int | No
     return None, end
 
 
-def _fixed_lenient(cls: type[Message], command: str, text: str) -> tuple[dict[str, str], int]:
+def _fixed_lenient(cls: type[Message], command: str, text: str) -> tuple[tuple[str, ...], int]:
     """Fixed fields one by one, allowing 19-character ISO dates; errors say which field."""
-    fixed: dict[str, str] = {}
+    fixed: list[str] = []
     pos = 2
     size = len(text)
     for name, length, is_date in _LAYOUTS[command]:
@@ -283,9 +295,9 @@ def _fixed_lenient(cls: type[Message], command: str, text: str) -> tuple[dict[st
                 f"{cls.NAME} ({command}) too short: fixed field {name} needs "
                 f"{length} characters at position {pos}, message has {size}"
             )
-        fixed[name] = text[pos : pos + length]
+        fixed.append(text[pos : pos + length])
         pos += length
-    return fixed, pos
+    return tuple(fixed), pos
 
 
 def encode(
@@ -305,10 +317,7 @@ def encode(
     ``errors="replace"`` sends '?' instead, as legacy ILSs do (the simulator).
     """
     _check_encoding(encoding)
-    layout = _LAYOUTS.get(message.command)
-    names = [name for name, _, _ in layout] if layout is not None else list(message.fixed)
-    parts = [message.command]
-    parts.extend(message.fixed.get(name, "") for name in names)
+    parts = [message.command, *message.fixed_values]
     for field_id, value in message.fields:
         parts.append(field_id)
         parts.append(value)
