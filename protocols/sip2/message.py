@@ -164,20 +164,20 @@ REGISTRY: dict[str, type[Message]] = {}
 _LAYOUTS: dict[str, tuple[tuple[str, int, bool], ...]] = {}
 # Per command: field names, their (start, end) spans, where dates start, and
 # where the variable part starts, when every date has the standard 18 characters.
-_FastLayout = tuple[type[Message], tuple[str, ...], tuple[slice, ...], tuple[int, ...], int]
+_FastLayout = tuple[type[Message], re.Pattern[str]]
 _FAST_LAYOUTS: dict[str, _FastLayout] = {}
 
 
 def _fast_layout(cls: type[Message], specs: tuple[Fixed[Any], ...]) -> _FastLayout:
-    spans: list[slice] = []
-    dates: list[int] = []
-    pos = 2
-    for spec in specs:
-        if spec.is_date:
-            dates.append(pos)
-        spans.append(slice(pos, pos + spec.length))
-        pos += spec.length
-    return cls, tuple(s.name for s in specs), tuple(spans), tuple(dates), pos
+    """One pattern for a whole message: a group per fixed field, one for the variable part.
+
+    A date group refuses a '-' after the year, so an ISO date ("2024-05-01 …",
+    one character longer) falls to the lenient path instead of being cut short.
+    """
+    groups = "".join(
+        r"(.{4}(?!-).{14})" if spec.is_date else f"(.{{{spec.length}}})" for spec in specs
+    )
+    return cls, re.compile(f"(?s){groups}({_VARIABLE_PART.pattern})")
 
 
 _KNOWN_ENCODINGS: set[str] = set()
@@ -250,20 +250,16 @@ def decode(raw: bytes | str, encoding: str = "utf-8") -> Message:
     layout = _FAST_LAYOUTS.get(command)
     if layout is None:
         raise SIP2Error(f"unknown command id {command!r}")
-    cls, _, spans, date_starts, pos = layout
-    size = len(text)
-    standard = size >= pos
-    if standard:
-        for start in date_starts:
-            if text[start + 4] == "-":
-                standard = False
-    if standard:
-        # The common case: standard 18-character dates, every fixed field in place.
-        fixed = tuple(map(text.__getitem__, spans))
-    else:
-        fixed, pos = _fixed_lenient(cls, command, text)
-    if pos == size:
-        return _build(cls, command, fixed, (), sequence, checksum_ok)
+    cls, whole = layout
+    # The common case in one match: every fixed field in place with standard dates,
+    # then a well-formed variable part.
+    match = whole.fullmatch(text, 2)
+    if match is not None:
+        groups = match.groups()
+        rest = groups[-1]
+        fields = tuple(_FIELD.findall(rest)) if rest else ()
+        return _build(cls, command, groups[:-1], fields, sequence, checksum_ok)
+    fixed, pos = _fixed_lenient(cls, command, text)
     rest = text[pos:]
     if _VARIABLE_PART.fullmatch(rest) is None:
         bad = next((s[:2] for s in rest.split("|") if s and _FIELD.match(s) is None), rest[:2])
