@@ -1,0 +1,1 @@
+"""Simulated devices: the tag field, the ``sim://`` reader and far-end reader simulators."""
