@@ -91,12 +91,14 @@ class DeviceUrl:
 
 
 def parse_url(url: str) -> DeviceUrl:
-    parts = urlsplit(url)
-    if not parts.scheme:
+    # Split the scheme by hand: urllib refuses schemes that start with a digit ("3m+serial").
+    scheme, sep, rest = url.partition("://")
+    if not sep or not scheme or not all(c.isalnum() or c in "+-." for c in scheme):
         raise DeviceUrlError(f"{url!r} is not a device URL (expected e.g. sim://pad)")
+    parts = urlsplit("x://" + rest)
     return DeviceUrl(
         raw=url,
-        scheme=parts.scheme.lower(),
+        scheme=scheme.lower(),
         host=parts.netloc,
         path=parts.path,
         params=dict(parse_qsl(parts.query, keep_blank_values=True)),

@@ -43,7 +43,7 @@ class TagRefused(Exception):
 
 
 def uid_for(label: str) -> bytes:
-    """A stable, valid-looking NXP ICODE SLIX UID (E0 04 01 …) for a test label such as an item id."""
+    """A stable NXP ICODE SLIX UID (E0 04 01 …) for a label such as an item id."""
     digest = hashlib.sha256(label.encode()).digest()
     return bytes([0xE0, 0x04, 0x01]) + digest[:5]
 
@@ -106,7 +106,7 @@ class TagField:
 
     @classmethod
     def named(cls, name: str) -> TagField:
-        """The field of ``sim://NAME``, shared by every reader opened on that name in this process."""
+        """The field of ``sim://NAME``, shared by every reader of that name in this process."""
         with cls._named_lock:
             if name not in cls._named:
                 cls._named[name] = cls()

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from protocols.crc import CRC16_MCRF4XX
+from protocols.readers.resync import later_frame_start
 
 STX = 0x02
 MIN_ADVANCED = 7  # STX, 2 length, address, command, 2 CRC
@@ -99,6 +100,13 @@ class FeigFrame:
         return body + bytes([crc & 0xFF, crc >> 8])
 
 
+def _advanced_length(buffer: bytes | bytearray, offset: int) -> int | None:
+    if offset + 3 > len(buffer):
+        return None
+    length = buffer[offset + 1] << 8 | buffer[offset + 2]
+    return length if MIN_ADVANCED <= length <= MAX_FRAME else None
+
+
 def _check(frame: bytes) -> bool:
     crc = CRC16_MCRF4XX(frame[:-2])
     return frame[-2] == crc & 0xFF and frame[-1] == crc >> 8
@@ -118,6 +126,19 @@ class FeigParser:
     def __init__(self) -> None:
         self._buffer = bytearray()
         self.skipped = 0
+
+    @property
+    def pending(self) -> int:
+        """Bytes held while waiting for the rest of a frame."""
+        return len(self._buffer)
+
+    def resync(self) -> list[FeigFrame | BadFrame]:
+        """The line went quiet inside a frame: its start byte was noise; look past it."""
+        if not self._buffer:
+            return []
+        self.skipped += 1
+        del self._buffer[:1]
+        return self.feed(b"")
 
     def feed(self, data: bytes) -> list[FeigFrame | BadFrame]:
         buffer = self._buffer
@@ -140,7 +161,12 @@ class FeigParser:
                 del buffer[:1]  # not a frame start after all
                 continue
             if len(buffer) < length:
-                return out
+                later = later_frame_start(buffer, (STX,), _advanced_length, _check)
+                if later < 0:
+                    return out
+                self.skipped += later
+                del buffer[:later]
+                continue
             frame = bytes(buffer[:length])
             if _check(frame):
                 out.append(FeigFrame(frame[3], frame[4], frame[5:-2]))

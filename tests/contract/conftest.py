@@ -15,7 +15,7 @@ import pytest
 
 from tests.contract.rigs.base import Rig
 
-BACKENDS = ["sim", "feig", "threem", "pcsc"]
+BACKENDS = ["sim", "feig", "threem"]
 
 
 @pytest.fixture(params=BACKENDS)

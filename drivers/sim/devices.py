@@ -1,0 +1,154 @@
+"""Reader firmware, simulated: request frames in, answer frames out, over a TagField.
+
+These are the far ends that :mod:`drivers.sim.serial_peer` puts behind a
+pseudo-terminal, so the FEIG and 3M drivers are tested on the same bytes a
+real reader sends.
+"""
+
+from __future__ import annotations
+
+from drivers.sim.field import BLOCK_SIZE, TagField, TagGone, TagRefused
+from protocols.readers import feig_iso, threem
+from protocols.readers.feig import FeigFrame
+from protocols.readers.threem import ThreeMFrame
+
+
+class FeigFirmware:
+    def __init__(self, field: TagField) -> None:
+        self.field = field
+
+    def answer(self, request: FeigFrame) -> FeigFrame:
+        fields = feig_iso.parse_request(request)
+        if fields is None:
+            return feig_iso.answer(request, 0x81)  # length error
+        try:
+            return self._answer(request, fields)
+        except TagGone:
+            return feig_iso.answer(request, feig_iso.NO_TRANSPONDER)
+        except TagRefused as refused:
+            return feig_iso.answer(request, feig_iso.ISO_ERROR, bytes([refused.code]))
+
+    def _answer(self, request: FeigFrame, fields: dict[str, object]) -> FeigFrame:
+        field = self.field
+        uid = fields.get("uid")
+        if request.command == feig_iso.NXP:
+            command = fields["nxp_command"]
+            if command == feig_iso.EAS_ALARM:
+                alarmed = field.eas_alarm(uid if isinstance(uid, bytes) else None)
+                return feig_iso.answer(
+                    request,
+                    feig_iso.OK if alarmed else feig_iso.NO_TRANSPONDER,
+                    bytes(32) if alarmed else b"",
+                )
+            assert isinstance(uid, bytes)
+            if command in (feig_iso.SET_EAS, feig_iso.RESET_EAS):
+                field.set_eas(uid, command == feig_iso.SET_EAS)
+                return feig_iso.answer(request)
+            return feig_iso.answer(request, 0x82)
+        sub = fields["sub_command"]
+        if sub == feig_iso.INVENTORY:
+            tags = [(tag.dsfid, tag.uid) for tag in field.inventory()]
+            if not tags:
+                return feig_iso.answer(request, feig_iso.NO_TRANSPONDER)
+            return feig_iso.answer(request, feig_iso.OK, feig_iso.inventory_payload(tags))
+        assert isinstance(uid, bytes)
+        if sub == feig_iso.SYSTEM_INFO:
+            tag = field.system_info(uid)
+            payload = feig_iso.system_info_payload(
+                uid,
+                dsfid=tag.dsfid,
+                afi=tag.afi,
+                block_size=BLOCK_SIZE,
+                block_count=tag.block_count,
+                ic_reference=tag.ic_reference,
+            )
+            return feig_iso.answer(request, feig_iso.OK, payload)
+        if sub == feig_iso.READ_BLOCKS:
+            first, count = int(fields["first_block"]), int(fields["blocks"])  # type: ignore[call-overload]
+            data = field.read_blocks(uid, first, count)
+            return feig_iso.answer(request, feig_iso.OK, feig_iso.blocks_payload(data))
+        if sub == feig_iso.WRITE_BLOCKS:
+            first = int(fields["first_block"])  # type: ignore[call-overload]
+            written = fields["data"]
+            assert isinstance(written, bytes)
+            for index in range(len(written) // BLOCK_SIZE):
+                chunk = written[index * BLOCK_SIZE : (index + 1) * BLOCK_SIZE]
+                field.write_block(uid, first + index, chunk)
+            return feig_iso.answer(request)
+        if sub == feig_iso.WRITE_AFI:
+            field.write_afi(uid, int(fields["afi"]))  # type: ignore[call-overload]
+            return feig_iso.answer(request)
+        if sub == feig_iso.LOCK_AFI:
+            field.lock_afi(uid)
+            return feig_iso.answer(request)
+        return feig_iso.answer(request, 0x82)  # command not available
+
+
+class ThreeMFirmware:
+    def __init__(self, field: TagField) -> None:
+        self.field = field
+
+    def answer(self, request: ThreeMFrame) -> ThreeMFrame:
+        fields = threem.request_fields(request)
+        if fields is None:
+            return threem.answer(request.command, 0x02)
+        uid = bytes.fromhex(str(fields["uid"])) if "uid" in fields else None
+        try:
+            return self._answer(request.command, fields, uid)
+        except TagGone:
+            extra = b"\x00" if request.command == threem.CHECK_EAS else b""
+            return threem.answer(request.command, threem.NO_TRANSPONDER, uid, extra)
+        except TagRefused as refused:
+            code = 0x12 if refused.code == 0x12 else 0x11
+            return threem.answer(request.command, code, uid)
+
+    def _answer(self, command: int, fields: dict[str, object], uid: bytes | None) -> ThreeMFrame:
+        field = self.field
+        if command == threem.INVENTORY:
+            options = int(fields["options"])  # type: ignore[call-overload]
+            tags = [(tag.dsfid, tag.uid) for tag in field.inventory()]
+            return threem.inventory_answer(tags, int(fields["afi"]), options)  # type: ignore[call-overload]
+        if command == threem.VERSION:
+            return threem.answer(command, 0, None, bytes([5, 0, 2, 0]))
+        assert uid is not None
+        if command == threem.READ_BLOCKS:
+            first, count = int(fields["first_block"]), int(fields["blocks"])  # type: ignore[call-overload]
+            return threem.read_answer(uid, first, field.read_blocks(uid, first, count))
+        if command == threem.WRITE_BLOCKS:
+            first = int(fields["first_block"])  # type: ignore[call-overload]
+            data = bytes.fromhex(str(fields["data"]))
+            for index in range(len(data) // BLOCK_SIZE):
+                field.write_block(
+                    uid, first + index, data[index * BLOCK_SIZE : (index + 1) * BLOCK_SIZE]
+                )
+            return threem.answer(command, 0, uid, bytes([first + len(data) // BLOCK_SIZE]))
+        if command == threem.GET_AFI:
+            return threem.answer(command, 0, uid, bytes([field.system_info(uid).afi]))
+        if command == threem.WRITE_AFI:
+            field.write_afi(uid, int(fields["afi"]))  # type: ignore[call-overload]
+            return threem.answer(command, 0, uid)
+        if command == threem.LOCK_AFI:
+            field.lock_afi(uid)
+            return threem.answer(command, 0, uid)
+        if command == threem.CHECK_EAS:
+            if not field.eas_alarm(uid):
+                raise TagGone(uid.hex())  # only tags with EAS set answer
+            return threem.answer(command, 0, uid, b"\x01")
+        if command == threem.EAS_CONTROL:
+            field.set_eas(uid, bool(fields["eas"]))
+            return threem.answer(command, 0, uid)
+        if command == threem.TAG_INFO:
+            tag = field.system_info(uid)
+            payload = bytes(
+                [
+                    0x0F,
+                    tag.dsfid,
+                    tag.afi,
+                    BLOCK_SIZE - 1,
+                    tag.block_count - 1,
+                    0x00,
+                    tag.ic_reference,
+                ]
+            )
+            return threem.answer(command, 0, uid, payload)
+        return threem.answer(command, 0x02)
