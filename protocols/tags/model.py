@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,3 +31,8 @@ class TagData:
     """The reader returned every 4-byte block reversed (some readers do)."""
     version: int | None = None
     extensions: tuple[Extension, ...] = ()
+    """ISO 28560-3 extension blocks."""
+    elements: tuple[tuple[int, str], ...] = ()
+    """ISO 28560-2: every data element as (relative OID, text), in tag order."""
+    fields: dict[str, object] = field(default_factory=dict)
+    """Model-specific values: RFID501 item type, branch, library, custom; 28560-2 DSFID."""

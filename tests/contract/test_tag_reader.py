@@ -185,3 +185,16 @@ def test_unplugged_reader_is_reported_and_recovers_without_restart(rig: Rig) -> 
 
 def test_uid_helper_is_stable() -> None:
     assert uid_for("B0001") == uid_for("B0001") != uid_for("B0002")
+
+
+def test_verified_security_write_through_the_driver(rig: Rig) -> None:
+    from drivers.security import set_security
+    from protocols.tags import PRESETS
+
+    (tag,) = _place(rig, "B0021")
+    policy = PRESETS["afi+eas"] if "eas" in rig.features else PRESETS["afi"]
+    result = set_security(rig.reader, tag.uid, policy, secured=False)
+    assert result.verified and rig.field.tag(tag.uid).afi == 0xC2
+    rig.field.faults.leave_during_write.add(tag.uid)
+    result = set_security(rig.reader, tag.uid, policy, secured=True)
+    assert not result.verified and result.tag_gone

@@ -1,0 +1,81 @@
+"""Verified security writes: write, read back, retry — then a definite answer.
+
+An AFI or EAS write can be cut short (the patron lifts the book), refused (AFI
+locked) or acknowledged by a tag that kept nothing. The kiosk must know which:
+an ILS loan with a tag still secured makes the gate alarm on an honest patron,
+and the reverse lets a book walk out. So every change is read back from the
+tag, and the result says either "verified" with what the tag now holds, or
+"failed" with why — never "probably".
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from drivers.interfaces import DeviceError, TagError, TagNotFound, TagReader
+from protocols.tags.security import SecurityPolicy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityResult:
+    verified: bool
+    secured: bool
+    """What was asked for."""
+    attempts: int
+    afi: int | None = None
+    """The AFI read back (None when the policy does not use AFI or it could not be read)."""
+    eas: bool | None = None
+    reason: str = ""
+    """Why it failed: "tag left the field", "AFI is locked", "tag did not keep the write", …"""
+
+    @property
+    def tag_gone(self) -> bool:
+        return not self.verified and self.reason == TAG_GONE
+
+
+TAG_GONE = "tag left the field"
+
+
+def read_security(
+    reader: TagReader, uid: bytes, policy: SecurityPolicy
+) -> tuple[int | None, bool | None]:
+    """The tag's AFI and EAS state, as far as the policy uses them."""
+    afi = reader.system_info(uid).afi if policy.use_afi else None
+    eas = reader.eas_alarm(uid) if policy.use_eas else None
+    return afi, eas
+
+
+def set_security(
+    reader: TagReader, uid: bytes, policy: SecurityPolicy, secured: bool, attempts: int = 3
+) -> SecurityResult:
+    """Make the tag secured (on the shelf) or released (on loan), verified by reading back."""
+    target_afi = policy.target_afi(secured)
+    reason = ""
+    afi: int | None = None
+    eas: bool | None = None
+    for attempt in range(1, attempts + 1):
+        try:
+            afi, eas = read_security(reader, uid, policy)
+            if policy.is_secured(afi, eas) is secured:
+                return SecurityResult(True, secured, attempt, afi, eas)
+            if policy.use_afi and afi != target_afi:
+                reader.write_afi(uid, target_afi)
+            if policy.use_eas and eas is not secured:
+                (reader.set_eas if secured else reader.reset_eas)(uid)
+            afi, eas = read_security(reader, uid, policy)
+            if policy.is_secured(afi, eas) is secured:
+                return SecurityResult(True, secured, attempt, afi, eas)
+            reason = "tag did not keep the write"
+        except TagNotFound:
+            reason = TAG_GONE
+        except TagError as error:
+            reason = "AFI is locked" if error.code == 0x12 else f"tag refused: {error}"
+            if error.code == 0x12:
+                break  # a locked AFI will not unlock by retrying
+        except DeviceError as error:
+            reason = f"reader: {error}"
+        log.info("security write attempt %d of %d failed: %s", attempt, attempts, reason)
+    return SecurityResult(False, secured, attempt, afi, eas, reason)
