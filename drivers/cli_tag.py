@@ -1,4 +1,9 @@
-"""`muontra tag …`: RFID tag tools for installers (decode memory dumps)."""
+"""`muontra tag …`: RFID tag tools for installers — decode a dump, read a tag, program one.
+
+``tag write`` is a tag programming station: it encodes the item in the chosen
+data model, writes it, reads it back and compares byte for byte, then sets the
+security state; it reports success only when everything read back matches.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +36,56 @@ def configure(parser: argparse.ArgumentParser) -> None:
     decode_parser.add_argument("hex", nargs="+", help="the memory, e.g. '11 01 01 33 30 …'")
     decode_parser.add_argument("--json", action="store_true", help="print JSON")
     decode_parser.set_defaults(_run=run_decode)
+
+    read_parser = tools.add_parser(
+        "read",
+        help="read one tag on a reader: its memory, data model and security state",
+        description="Read a tag through a reader opened by URL (e.g. sim://pad, "
+        "feig+serial:///dev/ttyUSB0, 3m+serial:///dev/ttyUSB0, pcsc://) and show what it holds.",
+    )
+    read_parser.add_argument("url", help="the reader's device URL")
+    read_parser.add_argument("uid", help="the tag's UID in hex (see `muontra reader scan`)")
+    read_parser.add_argument("--json", action="store_true", help="print JSON")
+    read_parser.set_defaults(_run=_lazy("drivers.cli_tag_station", "run_read"))
+
+    write_parser = tools.add_parser(
+        "write",
+        help="program a tag: write the item, read back, verify",
+        description="Encode an item in a tag data model, write it to the tag, read it back "
+        "and compare, then set its security (AFI/EAS). Exit status 0 only when verified.",
+    )
+    write_parser.add_argument("url", help="the reader's device URL")
+    write_parser.add_argument("uid", help="the tag's UID in hex")
+    write_parser.add_argument("--item", required=True, help="the item's barcode / id")
+    write_parser.add_argument("--owner", default="", help="owner library ISIL, e.g. VN-HN0001")
+    write_parser.add_argument(
+        "--model",
+        default="iso28560-3",
+        choices=["iso28560-3", "danish", "iso28560-2", "3m-rfid501"],
+        help="data model to write (default iso28560-3)",
+    )
+    write_parser.add_argument("--part", default="1/1", help="part of a set, e.g. 2/3 (default 1/1)")
+    write_parser.add_argument(
+        "--security",
+        default="secured",
+        choices=["secured", "released", "keep"],
+        help="security state after writing (default secured: on the shelf)",
+    )
+    write_parser.add_argument(
+        "--policy", default="afi", help="security policy preset: afi, eas, afi+eas, 3m"
+    )
+    write_parser.set_defaults(_run=_lazy("drivers.cli_tag_station", "run_write"))
+
+
+def _lazy(module: str, name: str) -> Any:
+    """The station tools open devices: import them only when used."""
+
+    def call(args: argparse.Namespace) -> int:
+        import importlib
+
+        return int(getattr(importlib.import_module(module), name)(args))
+
+    return call
 
 
 def parse_hex(words: list[str]) -> bytes:

@@ -27,7 +27,8 @@ COMMANDS: dict[str, Command] = {
     "demo": Command("run everything on simulators and play a session for a person", "kiosk.demo"),
     "ils-sim": Command("run the SIP2 ILS simulator (SQLite catalogue)", "kiosk.ils.sim.cli"),
     "sip2": Command("SIP2 tools: decode traffic, check a real ILS (doctor)", "kiosk.ils.cli"),
-    "tag": Command("RFID tag tools: decode a tag's memory", "drivers.cli_tag"),
+    "reader": Command("RFID reader tools: live inventory scan", "drivers.cli_reader"),
+    "tag": Command("RFID tag tools: decode, read and program tags", "drivers.cli_tag"),
     "frame": Command("decode RFID reader frames sniffed from a serial line", "drivers.cli_frame"),
 }
 

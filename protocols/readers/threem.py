@@ -428,6 +428,21 @@ def read_answer(uid: bytes, first: int, data: bytes, block_size: int = 4) -> Thr
     return answer(READ_BLOCKS, 0, uid, bytes(body))
 
 
+def looks_like_request(frame: ThreeMFrame) -> bool:
+    """Whether a sniffed frame is more likely the host's request than the reader's answer.
+
+    Both directions share the layout, and an answer's error byte plus UID can be as long
+    as a request's UID plus one field. ISO UIDs start with 0xE0: a request carries it
+    first, an answer after its error code.
+    """
+    body = frame.body
+    if frame.command in (INVENTORY, VERSION):
+        return len(body) == _REQUEST_LENGTH[frame.command]
+    if len(body) >= 2 and body[0] != 0xE0 and body[1] == 0xE0 and body[0] in ERRORS:
+        return False
+    return request_fields(frame) is not None
+
+
 def request_fields(frame: ThreeMFrame) -> dict[str, object] | None:
     """The fields of ``frame`` read as a host request, or None when it is not shaped like one."""
     body, command = frame.body, frame.command
