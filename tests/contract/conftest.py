@@ -15,7 +15,7 @@ import pytest
 
 from tests.contract.rigs.base import Rig
 
-BACKENDS = ["sim", "feig", "threem"]
+BACKENDS = ["sim", "feig", "threem", "pcsc"]
 
 
 @pytest.fixture(params=BACKENDS)
