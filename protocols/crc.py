@@ -6,6 +6,7 @@ init, reflected, xorout); the check value is the CRC of b"123456789".
 - CRC-16/IBM-3740 (poly 0x1021, init 0xFFFF, not reflected): ISO 28560-3 tags; check 0x29B1.
 - CRC-16/MCRF4XX (poly 0x1021 reflected = 0x8408, init 0xFFFF): FEIG reader frames; 0x6F91.
 - CRC-16/GENIBUS (poly 0x1021, init 0xFFFF, xorout 0xFFFF): 3M/Bibliotheca readers; 0xD64E.
+- CRC-16/IBM-SDLC (X-25: MCRF4XX with xorout 0xFFFF): ISO 15693 air frames; 0x906E.
 """
 
 from __future__ import annotations
@@ -51,3 +52,4 @@ class Crc16:
 CRC16_IBM_3740 = Crc16("CRC-16/IBM-3740", 0xFFFF, False, 0x0000, _table(0x1021, False))
 CRC16_MCRF4XX = Crc16("CRC-16/MCRF4XX", 0xFFFF, True, 0x0000, _table(0x8408, True))
 CRC16_GENIBUS = Crc16("CRC-16/GENIBUS", 0xFFFF, False, 0xFFFF, _table(0x1021, False))
+CRC16_IBM_SDLC = Crc16("CRC-16/IBM-SDLC", 0xFFFF, True, 0xFFFF, CRC16_MCRF4XX.table)

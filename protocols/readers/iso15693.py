@@ -25,9 +25,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from protocols.crc import CRC16_MCRF4XX, Crc16
+from protocols.crc import CRC16_IBM_SDLC
 
-CRC16_IBM_SDLC = Crc16("CRC-16/IBM-SDLC", 0xFFFF, True, 0xFFFF, CRC16_MCRF4XX.table)
 """The ISO 15693 frame CRC (alias X-25); check value 0x906E."""
 
 UID_LENGTH = 8

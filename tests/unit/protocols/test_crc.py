@@ -2,12 +2,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocols.crc import CRC16_GENIBUS, CRC16_IBM_3740, CRC16_MCRF4XX, Crc16
+from protocols.crc import CRC16_GENIBUS, CRC16_IBM_3740, CRC16_IBM_SDLC, CRC16_MCRF4XX, Crc16
 
 
 @pytest.mark.parametrize(
     ("crc", "check"),
-    [(CRC16_IBM_3740, 0x29B1), (CRC16_MCRF4XX, 0x6F91), (CRC16_GENIBUS, 0xD64E)],
+    [
+        (CRC16_IBM_3740, 0x29B1),
+        (CRC16_MCRF4XX, 0x6F91),
+        (CRC16_GENIBUS, 0xD64E),
+        (CRC16_IBM_SDLC, 0x906E),
+    ],
 )
 def test_standard_check_values(crc: Crc16, check: int) -> None:
     assert crc(b"123456789") == check

@@ -18,7 +18,7 @@ uids = st.binary(min_size=8, max_size=8)
 
 
 def test_frame_crc_is_x25_least_significant_byte_first() -> None:
-    assert air.CRC16_IBM_SDLC(b"123456789") == 0x906E
+    assert air.CRC16_IBM_SDLC(b"123456789") == 0x906E  # the one from protocols.crc
     # The one-slot inventory request as printed in reader application notes.
     assert air.add_crc(air.inventory()) == bytes.fromhex("260100F60A")
     assert air.strip_crc(bytes.fromhex("260100F60A")) == bytes.fromhex("260100")
