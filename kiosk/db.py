@@ -1,0 +1,168 @@
+"""A device's SQLite database: opening it, migrating it (alembic), handing out sessions.
+
+Shared by the ILS simulator and the engine's journal; each subclass names its
+migrations directory.
+
+Why the transaction handling is explicit: Python's sqlite3 driver starts a
+transaction lazily, as DEFERRED, at the first write. Two connections that
+both read "this item is free" and then try to write get SQLITE_BUSY on the
+upgrade from reader to writer, which a busy timeout does not cure. Every
+circulation request therefore runs in :meth:`Store.write`, which begins with
+``BEGIN IMMEDIATE``: writers queue on the database lock (bounded by the busy
+timeout) and each sees the previous one's committed work. The partial unique
+index on open loans is the second line of defence.
+
+A file database runs in WAL mode so that readers never wait for the writer.
+An in-memory database lives in a single connection, shared by every thread
+under a lock (there is nothing to gain from concurrency there).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
+
+__all__ = ["SqliteStore", "alembic_config"]
+
+log = logging.getLogger(__name__)
+
+# How long a writer waits for the database lock before giving up (milliseconds).
+BUSY_TIMEOUT_MS = 30_000
+
+_BEGIN_OPTION = "muontra_sqlite_begin"
+
+
+def alembic_config(
+    migrations: Path, connection: Connection | None = None, url: str | None = None
+) -> Config:
+    """An alembic configuration built in code, pointing at the packaged migrations.
+
+    With ``connection`` the migrations run on it (and inside its transaction);
+    otherwise on ``url``.
+    """
+    config = Config()
+    config.set_main_option("script_location", str(migrations))
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url)
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision(migrations: Path) -> str | None:
+    """The newest migration shipped with this version of muontra."""
+    return ScriptDirectory.from_config(alembic_config(migrations)).get_current_head()
+
+
+def _install_sqlite_hooks(engine: Engine, *, wal: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take over transaction control from the sqlite3 module (see module docstring).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            if wal:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+class SqliteStore:
+    """One database. Create it with :meth:`open` on a subclass that sets ``MIGRATIONS``."""
+
+    MIGRATIONS: ClassVar[Path]
+
+    def __init__(self, engine: Engine, *, path: Path | None) -> None:
+        self.engine = engine
+        self.path = path
+        self._write_engine = engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+        # An in-memory database is one shared connection: serialise its users.
+        self._lock: threading.RLock | None = threading.RLock() if path is None else None
+
+    @classmethod
+    def open(cls, path: str | Path | None = None, *, migrate: bool = True) -> Self:
+        """Open (creating if needed) the database at ``path``, or in memory for None/":memory:".
+
+        With ``migrate`` the schema is brought to the newest revision, so a new
+        file is ready to use and an old one is upgraded in place.
+        """
+        if path is None or str(path) == ":memory:":
+            engine = create_engine(
+                "sqlite://",
+                poolclass=StaticPool,
+                connect_args={"check_same_thread": False},
+            )
+            _install_sqlite_hooks(engine, wal=False)
+            store = cls(engine, path=None)
+        else:
+            file = Path(path)
+            file.parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(
+                f"sqlite:///{file}",
+                connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            )
+            _install_sqlite_hooks(engine, wal=True)
+            store = cls(engine, path=file)
+        if migrate:
+            store.upgrade()
+        return store
+
+    def _guard(self) -> AbstractContextManager[object]:
+        return self._lock if self._lock is not None else nullcontext()
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Run the alembic migrations up to ``revision``."""
+        with self._guard(), self.engine.begin() as connection:
+            command.upgrade(alembic_config(self.MIGRATIONS, connection), revision)
+        log.info("%s at revision %s", self.path or "in-memory database", self.current_revision())
+
+    def current_revision(self) -> str | None:
+        """The revision the database is at (None for an empty database)."""
+        with self._guard(), self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reading: a deferred transaction, rolled back at the end."""
+        with self._guard(), Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session in an immediate (write-locked) transaction, committed on success."""
+        with (
+            self._guard(),
+            Session(self._write_engine, expire_on_commit=False) as session,
+            session.begin(),
+        ):
+            yield session
+
+    def close(self) -> None:
+        """Close every pooled connection (an in-memory database is gone after this)."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
