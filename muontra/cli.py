@@ -25,11 +25,14 @@ class Command:
 
 COMMANDS: dict[str, Command] = {
     "demo": Command("run everything on simulators and play a session for a person", "kiosk.demo"),
+    "kiosk": Command("run the kiosk engine (self-checkout, return station)", "kiosk.engine.cli"),
+    "scenario": Command("run scenario files end to end on simulators", "kiosk.scenario.cli"),
     "ils-sim": Command("run the SIP2 ILS simulator (SQLite catalogue)", "kiosk.ils.sim.cli"),
     "sip2": Command("SIP2 tools: decode traffic, check a real ILS (doctor)", "kiosk.ils.cli"),
     "reader": Command("RFID reader tools: live inventory scan", "drivers.cli_reader"),
     "tag": Command("RFID tag tools: decode, read and program tags", "drivers.cli_tag"),
     "frame": Command("decode RFID reader frames sniffed from a serial line", "drivers.cli_frame"),
+    "config": Command("check and show device configuration files", "kiosk.config.cli"),
 }
 
 

@@ -16,9 +16,12 @@ moves tags while a driver reads them), so every access holds its lock.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 BLOCK_SIZE = 4
 
@@ -103,6 +106,52 @@ class TagField:
         self.departed: dict[bytes, SimTag] = {}
         """Tags that left the field (by ``remove`` or a fault), kept so they can come back."""
         self.changed = threading.Condition(self.lock)
+        self.state_path: Path | None = None
+
+    # --- persistence: tags outlive a killed engine, as real ones do ------------------------
+
+    def persist(self, path: Path) -> None:
+        """Keep the field in ``path`` (JSON): loaded now if present, saved after every change."""
+        with self.lock:
+            self.state_path = Path(path)
+            if self.state_path.exists():
+                data = json.loads(self.state_path.read_text())
+                for entry in data["tags"]:
+                    tag = SimTag(
+                        uid=bytes.fromhex(entry["uid"]),
+                        memory=bytearray.fromhex(entry["memory"]),
+                        afi=entry["afi"],
+                        dsfid=entry["dsfid"],
+                        eas=entry["eas"],
+                        afi_locked=entry["afi_locked"],
+                        eas_locked=entry["eas_locked"],
+                        locked_blocks=set(entry["locked_blocks"]),
+                    )
+                    (self.tags if entry["on_pad"] else self.departed)[tag.uid] = tag
+            else:
+                self._save()
+
+    def _save(self) -> None:
+        if self.state_path is None:
+            return
+        entries = [
+            {
+                "uid": tag.uid.hex(),
+                "memory": tag.memory.hex(),
+                "afi": tag.afi,
+                "dsfid": tag.dsfid,
+                "eas": tag.eas,
+                "afi_locked": tag.afi_locked,
+                "eas_locked": tag.eas_locked,
+                "locked_blocks": sorted(tag.locked_blocks),
+                "on_pad": on_pad,
+            }
+            for on_pad, group in ((True, self.tags), (False, self.departed))
+            for tag in group.values()
+        ]
+        temporary = self.state_path.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"tags": entries}))
+        os.replace(temporary, self.state_path)
 
     @classmethod
     def named(cls, name: str) -> TagField:
@@ -123,6 +172,7 @@ class TagField:
         with self.lock:
             self.tags[tag.uid] = tag
             self.departed.pop(tag.uid, None)
+            self._save()
             self.changed.notify_all()
         return tag
 
@@ -135,6 +185,7 @@ class TagField:
             tag = self.tags.pop(uid, None)
             if tag is not None:
                 self.departed[uid] = tag
+                self._save()
                 self.changed.notify_all()
             return tag
 
@@ -204,6 +255,7 @@ class TagField:
                 raise TagRefused(ERR_BLOCK_LOCKED)
             if not self._write_fails_silently(uid):
                 tag.memory[block * BLOCK_SIZE : (block + 1) * BLOCK_SIZE] = data
+                self._save()
             self._maybe_leave(uid)
 
     def write_afi(self, uid: bytes, afi: int) -> None:
@@ -213,6 +265,7 @@ class TagField:
                 raise TagRefused(ERR_BLOCK_LOCKED)
             if not self._write_fails_silently(uid):
                 tag.afi = afi & 0xFF
+                self._save()
             self._maybe_leave(uid)
 
     def lock_afi(self, uid: bytes) -> None:
@@ -221,6 +274,7 @@ class TagField:
             if tag.afi_locked:
                 raise TagRefused(ERR_BLOCK_LOCKED)
             tag.afi_locked = True
+            self._save()
 
     def set_eas(self, uid: bytes, on: bool) -> None:
         with self.lock:
@@ -229,6 +283,7 @@ class TagField:
                 raise TagRefused(ERR_BLOCK_LOCKED)
             if not self._write_fails_silently(uid):
                 tag.eas = on
+                self._save()
             self._maybe_leave(uid)
 
     def eas_alarm(self, uid: bytes | None) -> bool:

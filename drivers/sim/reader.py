@@ -5,6 +5,7 @@ URL parameters:
   ``owner=VN-HN0001``   their owner library (ISIL)
   ``afi=0x07``          their AFI (secured by default)
   ``timing=1``          air-time scale: 1 real time, 0 instant, 0.1 ten times faster
+  ``state=/path.json``  keep the tags in a file, so they outlive a killed process
 
 Readers opened on the same NAME in one process share one field, so a test or
 the simulator panel moves tags under the engine's reader. The reader adds up
@@ -19,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import TypeVar
 
 from drivers.interfaces import (
@@ -55,6 +57,10 @@ class SimReader:
         self.air_seconds = 0.0
         self._state = DeviceState.CLOSED
         self._air = threading.Lock()  # one antenna: commands go out one at a time
+        state = self.url_parts.params.get("state")
+        if state and self.field.state_path is None:
+            self.field.persist(Path(state))
+            fresh = fresh and not self.field.tags and not self.field.departed
         if fresh:
             owner = self.url_parts.params.get("owner", "")
             afi = self.url_parts.integer("afi", 0x07)

@@ -1,0 +1,923 @@
+"""The configuration of one device (kiosk, return station or gate), as pydantic models.
+
+One TOML file per device. Every model forbids unknown keys, so a misspelt key
+is an error that names the key and its line instead of a setting silently left
+at its default (a kiosk that never asks for a PIN because ``pin = "requierd"``
+was ignored would be a security hole). Field descriptions are the reference
+documentation: ``docs/configuration.md`` is written from them.
+
+Secrets never have to be in the file: the ILS, SMTP and MQTT passwords come
+from an environment variable (``password_env``) or a file (``password_file``,
+e.g. a systemd credential); they are read when the daemon needs them, so the
+file itself can be world-readable and checked into a site's own repository.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+import re
+import tomllib
+import zoneinfo
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self, get_args
+from urllib.parse import parse_qsl, urlsplit
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from drivers.registry import BUILTIN, DeviceUrlError, parse_url, schemes
+from kiosk.config.lines import KeyPath, find_line, key_lines
+from kiosk.ils.url import IlsSettings, parse_ils_url
+from protocols.tags.security import PRESETS, SecurityPolicy
+
+log = logging.getLogger(__name__)
+
+Role = Literal["self-checkout", "return", "both", "gate"]
+Language = Literal["vi", "en"]
+IdentifyBy = Literal["barcode", "nfc", "qr", "typed"]
+TagModel = Literal["iso28560-3", "danish", "iso28560-2", "3m-rfid501"]
+
+ALL_LANGUAGES: list[Language] = ["vi", "en"]
+ALL_IDENTIFY_BY: list[IdentifyBy] = ["barcode", "nfc", "qr", "typed"]
+ALL_TAG_MODELS: list[TagModel] = ["iso28560-3", "danish", "iso28560-2", "3m-rfid501"]
+
+# Which built-in schemes fit which slot: a barcode scanner given as the pad
+# reader is caught here rather than at three in the morning. Schemes added by
+# plugins are accepted in every slot (we cannot know what they are).
+DEVICE_KINDS: dict[str, frozenset[str]] = {
+    "tag reader": frozenset({"sim", "feig+serial", "3m+serial", "pcsc"}),
+    "card reader": frozenset({"nfc", "card+sim"}),
+    "barcode scanner": frozenset({"barcode+serial", "barcode+evdev", "barcode+sim"}),
+    "printer": frozenset(
+        {"escpos+usb", "escpos+serial", "escpos+net", "escpos+file", "escpos+dummy"}
+    ),
+    "outputs": frozenset({"gpio"}),
+    "inputs": frozenset({"gpio+in"}),
+}
+
+# gpio:// parameters that are settings, not names of lines.
+_GPIO_SETTINGS = frozenset({"active_low", "mock", "pull_up", "bounce", "invert"})
+_SECRET_PARAMS = re.compile(r"pass|secret|token|key", re.IGNORECASE)
+
+
+# -- problems -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    """One thing wrong with a configuration file, located like a compiler error."""
+
+    key: str
+    """Dotted key (``patron.pin_attempts``, ``gate.readers[1]``); empty for the whole file."""
+    line: int | None
+    """1-based line in the file, None when the key is not in the file (a missing section)."""
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.line}: " if self.line is not None else ""
+        key = f"{self.key}: " if self.key else ""
+        return f"{where}{key}{self.message}"
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; ``problems`` lists every reason at once."""
+
+    def __init__(self, problems: list[ConfigProblem], path: Path | None = None) -> None:
+        self.problems = problems
+        self.path = path
+        prefix = f"{path}:" if path is not None else ""
+        super().__init__("; ".join(f"{prefix}{problem}" for problem in problems))
+
+
+class SecretError(ValueError):
+    """A secret that is configured but cannot be read (variable unset, file missing)."""
+
+
+class _KeyedProblems(ValueError):
+    """Raised by model validators to point at the exact keys a cross-field rule concerns.
+
+    pydantic places a model validator's error on the model itself; carrying the
+    keys (relative to that model) lets the report name ``patron.idle_warning``
+    rather than just ``patron``.
+    """
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{key}: {message}" for key, message in problems))
+
+
+def _raise_if(problems: list[tuple[str, str]]) -> None:
+    if problems:
+        raise _KeyedProblems(problems)
+
+
+# -- value checks shared by several sections ------------------------------------
+
+
+def _byte(value: object) -> object:
+    """Accept ``7``, ``"7"`` and ``"0x07"``: AFI values are usually written in hex."""
+    if isinstance(value, str):
+        try:
+            return int(value.strip(), 0)
+        except ValueError:
+            raise ValueError(f"must be a number from 0 to 255 (0x00-0xFF), got {value!r}") from None
+    return value
+
+
+Byte = Annotated[int, BeforeValidator(_byte), Field(ge=0, le=255)]
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    doubles = sorted({str(value) for value in values if values.count(value) > 1})
+    if doubles:
+        raise ValueError(f"listed twice: {', '.join(map(str, doubles))}")
+    return values
+
+
+def check_device_url(url: str, kind: str) -> str:
+    """``url`` if it parses and its scheme is installed and fits ``kind`` (a DEVICE_KINDS key)."""
+    try:
+        parsed = parse_url(url)
+    except DeviceUrlError as exc:
+        raise ValueError(str(exc)) from None
+    known = schemes()
+    if parsed.scheme not in known:
+        raise ValueError(f"unknown device scheme {parsed.scheme!r}; known: {', '.join(known)}")
+    fitting = DEVICE_KINDS[kind]
+    if parsed.scheme in BUILTIN and parsed.scheme not in fitting:
+        other = next((name for name, kinds in DEVICE_KINDS.items() if parsed.scheme in kinds), "")
+        what = f" is a {other} scheme," if other else ""
+        raise ValueError(
+            f"{parsed.scheme}://{what} not a {kind}; use one of "
+            + ", ".join(f"{scheme}://" for scheme in sorted(fitting))
+        )
+    return url
+
+
+def _read_secret(env: str | None, file: Path | None) -> str | None:
+    """The secret from the environment variable or the file, without its final newline.
+
+    A relative ``file`` is looked up in systemd's ``$CREDENTIALS_DIRECTORY`` when
+    the daemon runs with ``LoadCredential=``, so a unit can hand over a root-only
+    secret without the service user being able to read /etc/muontra/secrets.
+    """
+    if env is not None:
+        value = os.environ.get(env)
+        if value is None:
+            raise SecretError(f"environment variable {env} is not set")
+        if not value:
+            raise SecretError(f"environment variable {env} is empty")
+        return value
+    if file is not None:
+        credentials = os.environ.get("CREDENTIALS_DIRECTORY")
+        if not file.is_absolute() and credentials:
+            file = Path(credentials) / file
+        try:
+            value = file.read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise SecretError(f"cannot read {file}: {exc.strerror}") from None
+        if not value:
+            raise SecretError(f"{file} is empty")
+        return value
+    return None
+
+
+def _one_secret_source(env: str | None, file: Path | None) -> list[tuple[str, str]]:
+    if env is not None and file is not None:
+        return [("password_file", "set either password_env or password_file, not both")]
+    return []
+
+
+def _password_env() -> Any:
+    return Field(
+        None,
+        min_length=1,
+        description="Name of the environment variable holding the password.",
+    )
+
+
+def _password_file() -> Any:
+    return Field(
+        None,
+        description=(
+            "File holding the password (one line; the final newline is ignored). "
+            "A relative path is looked up in $CREDENTIALS_DIRECTORY under systemd's "
+            "LoadCredential=. Set this or password_env, not both."
+        ),
+    )
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- sections -------------------------------------------------------------------
+
+
+class DeviceSection(_Section):
+    """Who this device is and where it keeps its state."""
+
+    id: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9-]{0,62}$",
+        description=(
+            "Name of this device, unique in the fleet: lower-case letters, digits and "
+            "'-', e.g. 'kiosk-01'. Used in MQTT topics, logs and receipts."
+        ),
+    )
+    site: str = Field(
+        min_length=1,
+        pattern=r"^[^/+#\s]+$",
+        description=(
+            "The library or branch the device stands in, e.g. its ISIL 'VN-HN0001'. "
+            "No spaces, '/', '+' or '#' (it becomes an MQTT topic level)."
+        ),
+    )
+    role: Role = Field(
+        "self-checkout",
+        description=(
+            "What the device does: 'self-checkout' (borrow, renew), 'return' (return "
+            "station), 'both' (borrow and return at one kiosk) or 'gate' (security gate)."
+        ),
+    )
+    languages: list[Language] = Field(
+        default_factory=lambda: list(ALL_LANGUAGES),
+        min_length=1,
+        description="Languages offered on screen and on receipts; the first is the default.",
+    )
+    data_dir: Path = Field(
+        Path("/var/lib/muontra"),
+        description="Directory of the device database, journal and offline queue.",
+    )
+    api_socket: Path = Field(
+        Path("/run/muontra/kiosk.sock"),
+        description="Unix socket of the local API that the touchscreen and scripts use.",
+    )
+    timezone: str = Field(
+        "Asia/Ho_Chi_Minh",
+        description="IANA time zone of due dates and receipts, e.g. 'Asia/Ho_Chi_Minh'.",
+    )
+
+    _languages_unique = field_validator("languages")(_unique)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        # Without any zone data (a stripped container) nothing can be checked here.
+        if zoneinfo.available_timezones() and value not in zoneinfo.available_timezones():
+            raise ValueError(f"unknown time zone {value!r}; e.g. 'Asia/Ho_Chi_Minh'")
+        return value
+
+
+class IlsSection(_Section):
+    """The link to the library system (ILS) over SIP2."""
+
+    url: str = Field(
+        description=(
+            "SIP2 URL of the ILS, e.g. 'sip2://kiosk01@ils.example.org:6001?institution=HN"
+            "&profile=koha&tls=1', or 'sip2+sim://' for the built-in simulator. See docs/sip2.md "
+            "for every parameter. Keep the password out of it: use password_env or password_file."
+        ),
+    )
+    password_env: str | None = _password_env()
+    password_file: Path | None = _password_file()
+    timeout: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds to wait for each ILS answer (or set timeout= in the URL, not both).",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _valid_url(cls, value: str) -> str:
+        parse_ils_url(value)  # its ValueError names the part that is wrong
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        problems = _one_secret_source(self.password_env, self.password_file)
+        query = dict(parse_qsl(urlsplit(self.url).query))
+        if "timeout" in query and "timeout" in self.model_fields_set:
+            problems.append(("timeout", "also set in the URL (timeout=): set it once"))
+        in_url = {"password_env", "password_file"} & set(query)
+        if in_url and (self.password_env is not None or self.password_file is not None):
+            problems.append(("url", "the password is set in the URL and in [ils]: set it once"))
+        _raise_if(problems)
+        return self
+
+    def password(self) -> str | None:
+        """The ILS password from password_env or password_file (None: from the URL, if any)."""
+        return _read_secret(self.password_env, self.password_file)
+
+    def settings(self) -> IlsSettings:
+        """Link settings from the URL, with the password and timeout of this section."""
+        settings = parse_ils_url(self.url)
+        password = self.password()
+        if password is not None:
+            settings = replace(settings, password=password)
+        if "timeout" not in dict(parse_qsl(urlsplit(self.url).query)):
+            settings = replace(settings, timeout=self.timeout)
+        return settings
+
+
+class DevicesSection(_Section):
+    """The hardware of a kiosk or return station, each device named by a URL."""
+
+    pad: str | None = Field(
+        None,
+        description=(
+            "RFID reader under the pad where items are laid (required for self-checkout, "
+            "return and both), e.g. 'feig+serial:///dev/ttyUSB0?baud=38400', "
+            "'3m+serial:///dev/ttyUSB1', 'pcsc://ACR1552', 'sim://pad'."
+        ),
+    )
+    card: str | None = Field(
+        None,
+        description="NFC patron card reader, e.g. 'nfc://usb', 'card+sim://card'.",
+    )
+    barcode: str | None = Field(
+        None,
+        description=(
+            "Barcode/QR scanner for patron cards and items, e.g. "
+            "'barcode+serial:///dev/ttyACM0', 'barcode+evdev:///dev/input/by-id/…', "
+            "'barcode+sim://scanner'."
+        ),
+    )
+    printer: str | None = Field(
+        None,
+        description=(
+            "Receipt printer, e.g. 'escpos+usb://04b8:0202?profile=TM-T20II', "
+            "'escpos+net://192.168.1.50:9100', 'escpos+dummy://'."
+        ),
+    )
+    outputs: str | None = Field(
+        None,
+        description=(
+            "Lights, buzzer and relays on GPIO, each named, e.g. "
+            "'gpio://?red=17&green=27&buzzer=22' ('mock=1' on a PC)."
+        ),
+    )
+    inputs: str | None = Field(
+        None,
+        description="Light beams and switches on GPIO, e.g. 'gpio+in://?bin_full=13&pull_up=1'.",
+    )
+
+    @field_validator("pad")
+    @classmethod
+    def _pad(cls, value: str | None) -> str | None:
+        return None if value is None else check_device_url(value, "tag reader")
+
+    @field_validator("card")
+    @classmethod
+    def _card(cls, value: str | None) -> str | None:
+        return None if value is None else check_device_url(value, "card reader")
+
+    @field_validator("barcode")
+    @classmethod
+    def _barcode(cls, value: str | None) -> str | None:
+        return None if value is None else check_device_url(value, "barcode scanner")
+
+    @field_validator("printer")
+    @classmethod
+    def _printer(cls, value: str | None) -> str | None:
+        return None if value is None else check_device_url(value, "printer")
+
+    @field_validator("outputs")
+    @classmethod
+    def _outputs(cls, value: str | None) -> str | None:
+        return None if value is None else check_device_url(value, "outputs")
+
+    @field_validator("inputs")
+    @classmethod
+    def _inputs(cls, value: str | None) -> str | None:
+        return None if value is None else check_device_url(value, "inputs")
+
+    def output_names(self) -> set[str] | None:
+        """Names of the GPIO outputs (``red``, ``buzzer``…); None when not a gpio:// URL."""
+        if self.outputs is None:
+            return set()
+        parsed = parse_url(self.outputs)
+        if parsed.scheme != "gpio":
+            return None
+        return set(parsed.params) - _GPIO_SETTINGS
+
+
+_OVERRIDES = ("use_afi", "use_eas", "afi_secured", "afi_unsecured", "alarm_on_foreign_afi")
+
+
+class SecuritySection(_Section):
+    """How an item's tag is marked secured (on the shelf) or released (on loan)."""
+
+    policy: str = Field(
+        "afi",
+        description=(
+            "Preset: 'afi' (AFI 0x07 secured, 0xC2 on loan), 'eas' (NXP EAS bit), "
+            "'afi+eas' (both), '3m' (AFI 0xD7 / 0xDA of older 3M sites). "
+            "The keys below override single values of the preset."
+        ),
+    )
+    use_afi: bool | None = Field(None, description="Override: use the AFI byte.")
+    use_eas: bool | None = Field(None, description="Override: use the EAS bit.")
+    afi_secured: Byte | None = Field(
+        None, description="Override: AFI of an item on the shelf (alarms), 0-255 or '0x07'."
+    )
+    afi_unsecured: Byte | None = Field(
+        None, description="Override: AFI of an item on loan, 0-255 or '0xC2'."
+    )
+    alarm_on_foreign_afi: bool | None = Field(
+        None,
+        description="Override: gates alarm also on AFI values of neither kind (foreign tags).",
+    )
+
+    @field_validator("policy")
+    @classmethod
+    def _known_preset(cls, value: str) -> str:
+        if value not in PRESETS:
+            raise ValueError(f"unknown policy {value!r}; known: {', '.join(PRESETS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _policy_valid(self) -> Self:
+        try:
+            self.to_policy()
+        except ValueError as exc:
+            raise _KeyedProblems([("", str(exc))]) from None
+        return self
+
+    def to_policy(self) -> SecurityPolicy:
+        """The preset with the overrides applied."""
+        overrides = {
+            name: getattr(self, name) for name in _OVERRIDES if getattr(self, name) is not None
+        }
+        return replace(PRESETS[self.policy], **overrides)
+
+
+class PatronSection(_Section):
+    """How patrons identify themselves and how long a session waits for them."""
+
+    pin: Literal["required", "optional", "never"] = Field(
+        "required",
+        description=(
+            "PIN after the card: 'required', 'optional' (asked when the ILS wants one) or 'never'."
+        ),
+    )
+    pin_attempts: int = Field(
+        3, ge=1, le=10, description="Wrong PINs in a row before the session ends (1-10)."
+    )
+    name_display: Literal["full", "first", "initials", "none"] = Field(
+        "first",
+        description="How much of the patron's name the screen shows: full, first, initials, none.",
+    )
+    idle_timeout: float = Field(
+        60.0, gt=0, description="Seconds without a touch or a tag before a session ends."
+    )
+    idle_warning: float = Field(
+        15.0,
+        ge=0,
+        description="Seconds before idle_timeout that the 'still there?' warning shows.",
+    )
+    identify_by: list[IdentifyBy] = Field(
+        default_factory=lambda: list(ALL_IDENTIFY_BY),
+        min_length=1,
+        description=(
+            "Ways a patron may identify: 'barcode' and 'qr' (need devices.barcode), "
+            "'nfc' (needs devices.card), 'typed' (on-screen keyboard)."
+        ),
+    )
+
+    _identify_unique = field_validator("identify_by")(_unique)
+
+    @model_validator(mode="after")
+    def _warning_before_timeout(self) -> Self:
+        if self.idle_warning >= self.idle_timeout:
+            _raise_if(
+                [
+                    (
+                        "idle_warning",
+                        f"must be less than idle_timeout ({self.idle_timeout:g} s), "
+                        f"got {self.idle_warning:g}",
+                    )
+                ]
+            )
+        return self
+
+
+class OfflineSection(_Section):
+    """Checkouts while the ILS cannot be reached, queued and sent when it is back."""
+
+    enabled: bool = Field(True, description="Lend while the ILS is down.")
+    max_items_per_patron: int = Field(
+        5, ge=1, description="Items one patron may borrow while offline."
+    )
+    max_items_total: int = Field(
+        500, ge=1, description="Items the device may lend offline before it stops lending."
+    )
+    patron_types: list[str] = Field(
+        default_factory=list,
+        description="Patron types (as the ILS names them) allowed offline; empty: any type.",
+    )
+    require_known_patron: bool = Field(
+        True,
+        description="Lend offline only to patrons in the cached list of valid patrons.",
+    )
+    cache_max_age_hours: float = Field(
+        24.0,
+        gt=0,
+        description="Hours the cached patron list stays usable; older, offline lending stops.",
+    )
+
+    @model_validator(mode="after")
+    def _per_patron_within_total(self) -> Self:
+        if self.max_items_per_patron > self.max_items_total:
+            _raise_if([("max_items_per_patron", "is more than max_items_total")])
+        return self
+
+
+class TagsSection(_Section):
+    """Which RFID tags this device accepts as the library's items."""
+
+    owner_libraries: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9:/.-]{1,16}$")]] = Field(
+        default_factory=list,
+        description=(
+            "ISILs of the libraries whose items this device handles, e.g. ['VN-HN0001']; "
+            "empty: any owner."
+        ),
+    )
+    accept_models: list[TagModel] = Field(
+        default_factory=lambda: list(ALL_TAG_MODELS),
+        min_length=1,
+        description=("Tag data models read: 'iso28560-3', 'danish', 'iso28560-2', '3m-rfid501'."),
+    )
+    security_attempts: int = Field(
+        3, ge=1, le=10, description="Tries to set or clear an item's security before giving up."
+    )
+
+    _models_unique = field_validator("accept_models")(_unique)
+
+
+class SmtpSection(_Section):
+    """The mail server that sends e-mail receipts."""
+
+    host: str = Field(min_length=1, description="SMTP server, e.g. 'smtp.example.org'.")
+    port: int = Field(587, ge=1, le=65535, description="SMTP port: 587 (STARTTLS), 465 (TLS).")
+    starttls: bool = Field(True, description="Upgrade the connection with STARTTLS.")
+    tls: bool = Field(False, description="TLS from the start (port 465); excludes starttls.")
+    username: str | None = Field(None, description="Login name; none: no login.")
+    password_env: str | None = _password_env()
+    password_file: Path | None = _password_file()
+    sender: str = Field(
+        pattern=r"^[^@\s]+@[^@\s]+$",
+        description="From address of receipts, e.g. 'thuvien@example.org'.",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        problems = _one_secret_source(self.password_env, self.password_file)
+        if self.tls and self.starttls:
+            problems.append(("starttls", "set tls or starttls, not both"))
+        _raise_if(problems)
+        return self
+
+    def password(self) -> str | None:
+        """The SMTP password from password_env or password_file (None: none set)."""
+        return _read_secret(self.password_env, self.password_file)
+
+
+class ReceiptsSection(_Section):
+    """Receipts of a session: paper, e-mail, a QR code on screen."""
+
+    print: bool = Field(True, description="Offer a paper receipt (needs devices.printer).")
+    email: bool = Field(False, description="Offer an e-mail receipt (needs [receipts.smtp]).")
+    qr: bool = Field(True, description="Offer the receipt as a QR code on screen.")
+    footer_vi: str = Field("", description="Last lines of a Vietnamese receipt.")
+    footer_en: str = Field("", description="Last lines of an English receipt.")
+    smtp: SmtpSection | None = Field(None, description="Mail server for e-mail receipts.")
+
+    @model_validator(mode="after")
+    def _email_needs_smtp(self) -> Self:
+        if self.email and self.smtp is None:
+            _raise_if([("email", "e-mail receipts need a [receipts.smtp] section")])
+        return self
+
+
+class MqttSection(_Section):
+    """The link to the fleet's MQTT broker (central monitoring)."""
+
+    host: str = Field(min_length=1, description="Broker host name or address.")
+    port: int = Field(8883, ge=1, le=65535, description="Broker port: 8883 (TLS), 1883 (plain).")
+    tls: bool = Field(True, description="Connect with TLS.")
+    ca_file: Path | None = Field(
+        None, description="PEM file of the CA of the broker; none: the system's CAs."
+    )
+    username: str | None = Field(None, description="Login name; none: no login.")
+    password_env: str | None = _password_env()
+    password_file: Path | None = _password_file()
+    client_id: str | None = Field(
+        None, min_length=1, description="MQTT client id; none: the device id."
+    )
+    topic_prefix: str = Field(
+        "muontra",
+        pattern=r"^[^/+#\s]([^+#\s]*[^/+#\s])?$",
+        description="First levels of every topic, e.g. 'muontra' or 'thuvien/hanoi'.",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        _raise_if(_one_secret_source(self.password_env, self.password_file))
+        return self
+
+    def password(self) -> str | None:
+        """The broker password from password_env or password_file (None: none set)."""
+        return _read_secret(self.password_env, self.password_file)
+
+
+class GateSection(_Section):
+    """A security gate: the readers of its antennas and what it does on an alarm."""
+
+    readers: list[str] = Field(
+        min_length=1,
+        description=("RFID readers of the gate's antennas, e.g. ['feig+serial:///dev/ttyUSB0']."),
+    )
+    alarm_outputs: list[str] = Field(
+        default_factory=lambda: ["red", "buzzer"],
+        description="Outputs of devices.outputs switched on by an alarm.",
+    )
+    alarm_seconds: float = Field(3.0, gt=0, description="Seconds an alarm lasts.")
+    grace_minutes: float = Field(
+        0.0,
+        ge=0,
+        description=(
+            "Minutes after a checkout during which the gate does not alarm on that "
+            "item even if its tag still reads secured; 0: no grace."
+        ),
+    )
+    beams: str | None = Field(
+        None,
+        description=(
+            "Light beams that count people and tell the direction, e.g. "
+            "'gpio+in://?beam_a=5&beam_b=6'."
+        ),
+    )
+
+    _readers_unique = field_validator("readers")(_unique)
+
+    @field_validator("readers")
+    @classmethod
+    def _readers(cls, values: list[str]) -> list[str]:
+        problems: list[tuple[str, str]] = []
+        for index, url in enumerate(values):
+            try:
+                check_device_url(url, "tag reader")
+            except ValueError as exc:
+                problems.append((f"{index}", str(exc)))
+        _raise_if(problems)
+        return values
+
+    @field_validator("beams")
+    @classmethod
+    def _beams(cls, value: str | None) -> str | None:
+        return None if value is None else check_device_url(value, "inputs")
+
+
+class DeviceConfig(_Section):
+    """The whole configuration of one device."""
+
+    device: DeviceSection = Field(description="Who this device is.")
+    ils: IlsSection = Field(description="The library system.")
+    devices: DevicesSection = Field(
+        default_factory=DevicesSection, description="Hardware of a kiosk or return station."
+    )
+    security: SecuritySection = Field(
+        default_factory=SecuritySection, description="How items are secured."
+    )
+    patron: PatronSection = Field(default_factory=PatronSection, description="Patron sessions.")
+    offline: OfflineSection = Field(
+        default_factory=OfflineSection, description="Lending while the ILS is down."
+    )
+    tags: TagsSection = Field(default_factory=TagsSection, description="Accepted tags.")
+    receipts: ReceiptsSection = Field(default_factory=ReceiptsSection, description="Receipts.")
+    mqtt: MqttSection | None = Field(None, description="Fleet monitoring over MQTT.")
+    gate: GateSection | None = Field(None, description="The gate role.")
+
+    @model_validator(mode="after")
+    def _role_has_its_hardware(self) -> Self:
+        role = self.device.role
+        problems: list[tuple[str, str]] = []
+        if role == "gate":
+            if self.gate is None:
+                problems.append(("gate", "role 'gate' needs a [gate] section with its readers"))
+            else:
+                names = self.devices.output_names()
+                missing = [
+                    n for n in self.gate.alarm_outputs if names is not None and n not in names
+                ]
+                if missing and self.devices.outputs is None:
+                    problems.append(
+                        (
+                            "devices.outputs",
+                            f"the gate's alarm_outputs ({', '.join(missing)}) need devices.outputs"
+                            " (or set gate.alarm_outputs = [])",
+                        )
+                    )
+                elif missing:
+                    problems.append(
+                        (
+                            "gate.alarm_outputs",
+                            f"not outputs of devices.outputs: {', '.join(missing)}",
+                        )
+                    )
+        else:
+            if self.devices.pad is None:
+                problems.append(
+                    ("devices.pad", f"role '{role}' needs the pad reader, e.g. pad = \"sim://pad\"")
+                )
+            if self.gate is not None:
+                problems.append(("gate", '[gate] is used only with role = "gate"'))
+        _raise_if(problems)
+        return self
+
+
+# -- reading a file ---------------------------------------------------------------
+
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column \d+\)$|\s*\(at end of document\)$")
+
+
+def _syntax_problem(exc: tomllib.TOMLDecodeError, text: str) -> ConfigProblem:
+    message = str(exc)
+    match = _TOML_POSITION.search(message)
+    if match is None:
+        return ConfigProblem("", None, f"not valid TOML: {message}")
+    line = int(match.group(1)) if match.group(1) else max(1, text.count("\n"))
+    return ConfigProblem("", line, f"not valid TOML: {message[: match.start()]}")
+
+
+def _model_at(path: Sequence[str | int]) -> type[BaseModel] | None:
+    """The model class of the section at ``path`` (for listing its keys)."""
+    model: type[BaseModel] = DeviceConfig
+    for part in path:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        inner = _model_in(field.annotation)
+        if inner is None:
+            return None
+        model = inner
+    return model
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _dotted(path: Sequence[str | int]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) or part.isdigit() else f".{part}"
+    return text.lstrip(".")
+
+
+def _message(error: Mapping[str, Any], path: list[str | int]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        what = "section" if isinstance(error["input"], dict) else "key"
+        parent = _model_at(path[:-1])
+        known = list(parent.model_fields) if parent is not None else []
+        close = difflib.get_close_matches(str(path[-1]), known, n=1)
+        if close:
+            return f"unknown {what}; did you mean {close[0]!r}?"
+        return f"unknown {what}; known here: {', '.join(known)}"
+    if kind == "missing":
+        section = _model_at(path) is not None
+        return "required section is missing" if section else "required key is missing"
+    message = str(error["msg"])
+    if kind == "value_error":
+        return message.removeprefix("Value error, ")
+    value = error.get("input")
+    if isinstance(value, (str, int, float, bool)):
+        message += f", got {value!r}"
+    return message
+
+
+def problems_from_validation(
+    exc: ValidationError, lines: Mapping[KeyPath, int] | None = None
+) -> list[ConfigProblem]:
+    """pydantic's errors as located problems, one per key, in file order."""
+    lines = lines or {}
+    found: list[ConfigProblem] = []
+    for error in exc.errors():
+        # Drop pydantic's schema steps ("function-after[…]") that are no keys.
+        path: list[str | int] = [
+            part
+            for part in error["loc"]
+            if isinstance(part, int) or re.fullmatch(r"[A-Za-z0-9_-]+", part)
+        ]
+        cause = error.get("ctx", {}).get("error")
+        if isinstance(cause, _KeyedProblems):
+            for relative, message in cause.problems:
+                full = path + [part for part in relative.split(".") if part]
+                found.append(ConfigProblem(_dotted(full), find_line(lines, full), message))
+        else:
+            found.append(
+                ConfigProblem(_dotted(path), find_line(lines, path), _message(error, path))
+            )
+    return sorted(found, key=lambda problem: (problem.line or 0, problem.key))
+
+
+def secret_problems(
+    config: DeviceConfig, lines: Mapping[KeyPath, int] | None = None
+) -> list[ConfigProblem]:
+    """Problems reading the configured secrets (run as the daemon's user to mean anything)."""
+    lines = lines or {}
+    sections: list[tuple[str, IlsSection | SmtpSection | MqttSection | None]] = [
+        ("ils", config.ils),
+        ("receipts.smtp", config.receipts.smtp),
+        ("mqtt", config.mqtt),
+    ]
+    found: list[ConfigProblem] = []
+    for prefix, section in sections:
+        if section is None:
+            continue
+        try:
+            section.password()
+        except SecretError as exc:
+            field = "password_env" if section.password_env is not None else "password_file"
+            key = f"{prefix}.{field}"
+            found.append(ConfigProblem(key, find_line(lines, key), str(exc)))
+    return found
+
+
+def parse_config(text: str, *, secrets: bool = False) -> DeviceConfig:
+    """The configuration in TOML ``text``; ConfigError lists every problem with its line.
+
+    ``secrets`` also reads every configured password, which only means something
+    as the daemon's user and in its environment; by default they are read when used.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([_syntax_problem(exc, text)]) from None
+    lines = key_lines(text)
+    try:
+        config = DeviceConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(problems_from_validation(exc, lines)) from None
+    if secrets:
+        problems = secret_problems(config, lines)
+        if problems:
+            raise ConfigError(problems)
+    return config
+
+
+def load_config(path: Path, *, secrets: bool = False) -> DeviceConfig:
+    """Read and validate a device configuration file; ConfigError names key and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([ConfigProblem("", None, f"cannot read: {exc.strerror}")], path) from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ConfigError([ConfigProblem("", line, "not UTF-8 text")], path) from None
+    try:
+        config = parse_config(text, secrets=secrets)
+    except ConfigError as exc:
+        raise ConfigError(exc.problems, path) from None
+    log.debug("configuration %s: role %s, device %s", path, config.device.role, config.device.id)
+    return config
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password and secret-looking parameters replaced by ``***``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    parts = urlsplit("x://" + rest)
+    netloc = parts.netloc
+    if parts.password is not None:
+        userinfo, _, hostport = netloc.rpartition("@")
+        netloc = f"{userinfo.split(':', 1)[0]}:***@{hostport}"
+    query = "&".join(
+        f"{key}=***"
+        if _SECRET_PARAMS.search(key) and not key.endswith(("_env", "_file"))
+        else f"{key}={value}"
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+    )
+    masked = f"{scheme}://{netloc}{parts.path}"
+    return f"{masked}?{query}" if query else masked

@@ -1,0 +1,220 @@
+"""The engine's local API: JSON lines over a Unix socket (documented in docs/kiosk-api.md).
+
+A client sends ``{"id": 1, "cmd": "identify", "args": {"method": "barcode",
+"value": "P0001"}}`` and gets ``{"id": 1, "ok": true, "result": {…}}`` or
+``{"id": 1, "ok": false, "error": {"code": …, "vi": …, "en": …}}``. After
+``{"cmd": "subscribe"}`` the connection also receives every event as
+``{"event": "item", "seq": 42, …}``. The touchscreen, scripts, tests and the
+scenario runner all use this same door. The socket is created mode 0660 so
+only the engine's user and group (the UI) can reach it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import socketserver
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kiosk.engine.core import CommandError, Engine
+from kiosk.engine.simcontrol import SimControl
+
+log = logging.getLogger(__name__)
+
+COMMANDS: dict[str, Callable[[Engine, dict[str, Any]], Any]] = {
+    "status": lambda e, a: e.status(),
+    "statistics": lambda e, a: e.statistics(),
+    "identify": lambda e, a: e.identify(a["method"], a["value"]),
+    "pin": lambda e, a: e.pin(a["pin"]),
+    "language": lambda e, a: e.set_language(a["language"]),
+    "extend": lambda e, a: e.extend(),
+    "account": lambda e, a: e.account(),
+    "renew": lambda e, a: e.renew(a.get("item_id")),
+    "done": lambda e, a: e.done(),
+    "receipt": lambda e, a: e.receipt(a.get("method", "none")),
+    "cancel": lambda e, a: e.cancel(),
+    "return_mode": lambda e, a: e.return_mode(),
+    "staff": lambda e, a: e.staff(a["action"]),
+    "history": lambda e, a: {"events": e.bus.history()},
+    "journal": lambda e, a: {
+        "transactions": [
+            {
+                "txn": t.id,
+                "kind": t.kind,
+                "state": t.state,
+                "item_id": t.item_id,
+                "offline": t.offline,
+                "outcome": t.outcome,
+                "detail": t.detail,
+                "uids": [u.hex().upper() for u in t.tag_uids],
+            }
+            for t in e.journal.all()
+        ]
+    },
+}
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    server: ApiServer
+
+    def handle(self) -> None:
+        write_lock = threading.Lock()
+        subscription = None
+
+        def send(message: dict[str, Any]) -> bool:
+            data = (json.dumps(message, ensure_ascii=False, default=str) + "\n").encode()
+            with write_lock:
+                try:
+                    self.wfile.write(data)
+                    self.wfile.flush()
+                    return True
+                except OSError:
+                    return False
+
+        def forward(queue: Any) -> None:
+            while True:
+                event = queue.get()
+                if event is None or not send(event):
+                    return
+
+        try:
+            for raw in self.rfile:
+                try:
+                    request = json.loads(raw)
+                    if not isinstance(request, dict):
+                        raise ValueError("not an object")
+                except ValueError:
+                    send({"ok": False, "error": {"code": "bad_json"}})
+                    continue
+                if request.get("cmd") == "subscribe":
+                    if subscription is None:
+                        subscription = self.server.engine.bus.subscribe()
+                        threading.Thread(target=forward, args=(subscription,), daemon=True).start()
+                    send({"id": request.get("id"), "ok": True, "result": {"subscribed": True}})
+                    continue
+                send(self.server.dispatch(request))
+        finally:
+            if subscription is not None:
+                self.server.engine.bus.unsubscribe(subscription)
+                subscription.put(None)  # type: ignore[arg-type]
+
+
+class ApiServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+    def __init__(self, path: Path, engine: Engine) -> None:
+        self.engine = engine
+        self.sim = SimControl(engine)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() or path.is_socket():
+            path.unlink()
+        super().__init__(str(path), _Handler)
+        os.chmod(path, 0o660)
+        self.path = path
+
+    def dispatch(self, request: dict[str, Any]) -> dict[str, Any]:
+        ident = request.get("id")
+        name = request.get("cmd")
+        args = request.get("args") or {}
+        command = COMMANDS.get(str(name))
+        if command is None and str(name).startswith("sim_"):
+            command = self.sim.command(str(name))
+        if command is None:
+            return {
+                "id": ident,
+                "ok": False,
+                "error": {"code": "unknown_command", "en": f"unknown command {name!r}"},
+            }
+        try:
+            return {"id": ident, "ok": True, "result": command(self.engine, args)}
+        except CommandError as error:
+            return {"id": ident, "ok": False, "error": error.message}
+        except (KeyError, TypeError, ValueError) as error:
+            return {
+                "id": ident,
+                "ok": False,
+                "error": {"code": "bad_arguments", "en": f"{name}: {error}"},
+            }
+        except Exception as error:
+            log.exception("command %s failed", name)
+            return {"id": ident, "ok": False, "error": {"code": "internal", "en": str(error)}}
+
+    def serve_in_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.serve_forever, name="api", daemon=True)
+        thread.start()
+        return thread
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+
+class ApiClient:
+    """A small blocking client of the local API (scripts, tests, the scenario runner)."""
+
+    def __init__(self, path: Path | str, timeout: float = 30.0) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(str(path))
+        self.file = self.sock.makefile("rwb")
+        self._next = 0
+        self.events: list[dict[str, Any]] = []
+
+    def call(self, cmd: str, **args: Any) -> dict[str, Any]:
+        self._next += 1
+        request = {"id": self._next, "cmd": cmd, "args": args}
+        self.file.write((json.dumps(request) + "\n").encode())
+        self.file.flush()
+        while True:
+            line = self.file.readline()
+            if not line:
+                raise ConnectionError("the engine closed the connection")
+            message: dict[str, Any] = json.loads(line)
+            if "event" in message:
+                self.events.append(message)
+                continue
+            if message.get("id") == self._next:
+                return message
+
+    def result(self, cmd: str, **args: Any) -> Any:
+        answer = self.call(cmd, **args)
+        if not answer["ok"]:
+            raise CommandFailed(answer["error"])
+        return answer["result"]
+
+    def subscribe(self) -> None:
+        self.result("subscribe")
+
+    def next_event(self, timeout: float) -> dict[str, Any] | None:
+        self.sock.settimeout(timeout)
+        try:
+            line = self.file.readline()
+        except TimeoutError:
+            return None
+        finally:
+            self.sock.settimeout(30.0)
+        if not line:
+            raise ConnectionError("the engine closed the connection")
+        message: dict[str, Any] = json.loads(line)
+        if "event" in message:
+            self.events.append(message)
+            return message
+        return None
+
+    def close(self) -> None:
+        self.file.close()
+        self.sock.close()
+
+
+class CommandFailed(Exception):
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(error.get("en") or error.get("code"))
+        self.error = error

@@ -1,0 +1,356 @@
+"""Checkout and return of the items on the pad: ILS, then tag security, journaled.
+
+Two workers form a pipeline: the ILS worker makes each item's SIP2 call while
+the tag worker releases (or sets) the previous item's security and reads it
+back, so a stack goes through in about the time of the longer of the two
+chains. Every step is in the journal before it is taken (see
+:mod:`kiosk.journal.store`); ``crash_point`` lets the power-cut tests stop the
+process right after any of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from drivers.interfaces import DeviceError, TagReader
+from drivers.security import SecurityResult, set_security
+from kiosk.engine.crash import crash_point
+from kiosk.engine.texts import both
+from kiosk.ils.client import IlsClient
+from kiosk.ils.errors import IlsConnectionError, IlsError
+from kiosk.journal.store import Journal, Txn
+from protocols.sip2.codes import AlertType
+from protocols.tags import SecurityPolicy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Borrower:
+    patron_id: str
+    patron_ref: str
+    session_id: str
+    pin: str | None
+    offline: bool
+    offline_allowed: int
+    """How many more items this patron may take while the ILS is down."""
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    item_id: str
+    uids: tuple[bytes, ...]
+
+
+Result = Callable[[dict[str, Any]], None]
+
+
+class Circulation:
+    def __init__(
+        self,
+        journal: Journal,
+        ils: IlsClient,
+        reader: TagReader,
+        reader_lock: threading.RLock,
+        policy: SecurityPolicy,
+        *,
+        on_result: Result,
+        attempts: int = 3,
+        offline_enabled: bool = True,
+        clock: Callable[[], datetime] = datetime.now,
+    ) -> None:
+        self.journal = journal
+        self.ils = ils
+        self.reader = reader
+        self.reader_lock = reader_lock
+        self.policy = policy
+        self.on_result = on_result
+        self.attempts = attempts
+        self.offline_enabled = offline_enabled
+        self.clock = clock
+        self.ils_online = True
+        self._ils_queue: queue.Queue[tuple[str, Any] | None] = queue.Queue()
+        self._tag_queue: queue.Queue[Txn | None] = queue.Queue()
+        self._pending = 0
+        self._pending_lock = threading.Condition()
+        self._threads: list[threading.Thread] = []
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for name, target in (("ils-worker", self._ils_loop), ("tag-worker", self._tag_loop)):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._ils_queue.put(None)
+        self._tag_queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def _busy(self, delta: int) -> None:
+        with self._pending_lock:
+            self._pending += delta
+            self._pending_lock.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """True when every submitted item has its outcome (for ``done`` and for tests)."""
+        with self._pending_lock:
+            return self._pending_lock.wait_for(lambda: self._pending == 0, timeout)
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    # --- submissions ---------------------------------------------------------------------
+
+    def checkout(self, borrower: Borrower, item: Item) -> None:
+        self._busy(+1)
+        self._ils_queue.put(("checkout", (borrower, item)))
+
+    def checkin(self, item: Item) -> None:
+        self._busy(+1)
+        self._ils_queue.put(("checkin", item))
+
+    def finish(self, txn: Txn) -> None:
+        """Retry the security step of a flagged transaction (its tag is back on the pad)."""
+        self._busy(+1)
+        self._tag_queue.put(txn)
+
+    # --- the ILS worker ------------------------------------------------------------------
+
+    def _ils_loop(self) -> None:
+        while (job := self._ils_queue.get()) is not None:
+            kind, payload = job
+            try:
+                if kind == "checkout":
+                    self._ils_checkout(*payload)
+                else:
+                    self._ils_checkin(payload)
+            except Exception:
+                log.exception("ILS worker failed on a %s", kind)
+                self._busy(-1)
+
+    def _result(self, txn: Txn, outcome: str, **extra: Any) -> None:
+        values = {k: v for k, v in extra.items() if k in ("missing", "parts", "destination")}
+        self.on_result(
+            {
+                "kind": txn.kind,
+                "item_id": txn.item_id,
+                "txn": txn.id,
+                "state": txn.state,
+                "outcome": outcome,
+                "message": both(outcome, **values),
+                "title": txn.title,
+                "due_date": txn.due_date,
+                "ils_message": txn.ils_message,
+                "offline": txn.offline,
+                **extra,
+            }
+        )
+
+    def _ils_checkout(self, borrower: Borrower, item: Item) -> None:
+        now = self.clock()
+        txn = self.journal.begin(
+            "checkout",
+            item.item_id,
+            item.uids,
+            patron_id=borrower.patron_id,
+            patron_ref=borrower.patron_ref,
+            session_id=borrower.session_id,
+            transaction_date=now,
+            security_target=False,
+        )
+        crash_point("checkout:started")
+        try:
+            if borrower.offline:
+                raise IlsConnectionError("session is offline")
+            answer = self.ils.checkout(
+                borrower.patron_id, item.item_id, borrower.pin, transaction_date=now
+            )
+        except IlsConnectionError as error:
+            self.ils_online = False
+            self._offline_checkout(txn, borrower, str(error))
+            return
+        except IlsError as error:
+            txn = self.journal.step(txn.id, "refused", outcome="ils_refused", detail=str(error))
+            self._done(txn, "ils_refused")
+            return
+        self.ils_online = True
+        message = " ".join(answer.screen_messages) or None
+        if not answer.ok:
+            txn = self.journal.step(
+                txn.id,
+                "refused",
+                outcome="ils_refused",
+                ils_message=message,
+                title=answer.title or None,
+            )
+            self.journal.count("checkout_failed")
+            self._done(txn, "ils_refused")
+            return
+        txn = self.journal.step(
+            txn.id,
+            "ils_ok",
+            due_date=_due(answer.due_date),
+            title=answer.title or None,
+            ils_message=message,
+        )
+        crash_point("checkout:ils_ok")
+        self._tag_queue.put(txn)
+
+    def _offline_checkout(self, txn: Txn, borrower: Borrower, reason: str) -> None:
+        if not self.offline_enabled or borrower.offline_allowed <= 0:
+            code = "offline_limit" if self.offline_enabled else "ils_unavailable"
+            txn = self.journal.step(txn.id, "cancelled", outcome=code, detail=reason)
+            self.journal.count("checkout_failed")
+            self._done(txn, code)
+            return
+        txn = self.journal.step(txn.id, "ils_ok", offline=True, detail=f"offline: {reason}")
+        crash_point("checkout:ils_ok")
+        self._tag_queue.put(txn)
+
+    def _ils_checkin(self, item: Item) -> None:
+        now = self.clock()
+        txn = self.journal.begin(
+            "checkin",
+            item.item_id,
+            item.uids,
+            patron_id=None,
+            patron_ref=None,
+            session_id=None,
+            transaction_date=now,
+            security_target=True,
+        )
+        crash_point("checkin:started")
+        try:
+            answer = self.ils.checkin(item.item_id, return_date=now)
+        except IlsConnectionError as error:
+            self.ils_online = False
+            if not self.offline_enabled:
+                txn = self.journal.step(txn.id, "cancelled", outcome="ils_unavailable")
+                self._done(txn, "ils_unavailable")
+                return
+            txn = self.journal.step(txn.id, "ils_ok", offline=True, detail=f"offline: {error}")
+            self._tag_queue.put(txn)
+            return
+        self.ils_online = True
+        message = " ".join(answer.screen_messages) or None
+        if not answer.ok:
+            txn = self.journal.step(
+                txn.id,
+                "refused",
+                outcome="checkin_refused",
+                ils_message=message,
+                title=answer.title or None,
+            )
+            self.journal.count("checkin_failed")
+            self._done(txn, "checkin_refused")
+            return
+        alert = _alert(answer.alert_type, answer.destination_location)
+        txn = self.journal.step(
+            txn.id, "ils_ok", title=answer.title or None, ils_message=message, detail=alert
+        )
+        crash_point("checkin:ils_ok")
+        self._tag_queue.put(txn)
+
+    # --- the tag worker ------------------------------------------------------------------
+
+    def _tag_loop(self) -> None:
+        while (txn := self._tag_queue.get()) is not None:
+            try:
+                self._secure(txn)
+            except Exception:
+                log.exception("tag worker failed on %s", txn.id)
+                self._busy(-1)
+
+    def _secure(self, txn: Txn) -> None:
+        secured = bool(txn.security_target)
+        txn = self.journal.step(txn.id, "securing")
+        crash_point(f"{txn.kind}:securing")
+        results = self.secure_tags(txn.tag_uids, secured)
+        failed = [r for r in results if not r.verified]
+        if not failed:
+            final = "offline_done" if txn.offline else "done"
+            txn = self.journal.step(txn.id, final, security_verified=True, outcome=_success(txn))
+            crash_point(f"{txn.kind}:done")
+            self.journal.count(txn.kind, self.clock())
+            extra: dict[str, Any] = {}
+            if txn.kind == "checkin" and txn.detail and "|" in txn.detail:
+                code, _, destination = txn.detail.partition("|")
+                extra = {"alert": both(code, destination=destination), "destination": destination}
+            self._done(txn, _success(txn), **extra)
+            return
+        if any(r.reason == "AFI is locked" or r.reason.startswith("tag refused") for r in failed):
+            self._reverse(txn, failed[0])
+            return
+        txn = self.journal.step(
+            txn.id, "flagged", outcome="security_failed", detail=failed[0].reason
+        )
+        self._done(txn, "security_failed", flagged=True)
+
+    def secure_tags(self, uids: tuple[bytes, ...], secured: bool) -> list[SecurityResult]:
+        results = []
+        for uid in uids:
+            with self.reader_lock:
+                try:
+                    results.append(
+                        set_security(self.reader, uid, self.policy, secured, self.attempts)
+                    )
+                except DeviceError as error:  # the reader itself is gone
+                    results.append(SecurityResult(False, secured, 0, reason=f"reader: {error}"))
+        return results
+
+    def _reverse(self, txn: Txn, failure: SecurityResult) -> None:
+        """The tag cannot be changed: undo the loan so the ILS and the tag agree again."""
+        if txn.kind == "checkout" and not txn.offline:
+            try:
+                answer = self.ils.checkin(txn.item_id, no_block=True)
+                if answer.ok:
+                    txn = self.journal.step(
+                        txn.id, "reversed", outcome="security_locked", detail=failure.reason
+                    )
+                    self.journal.count("checkout_failed")
+                    self._done(txn, "security_locked")
+                    return
+            except IlsError as error:
+                log.warning("could not undo loan %s: %s", txn.id, error)
+        if txn.kind == "checkout" and txn.offline:
+            txn = self.journal.step(
+                txn.id, "cancelled", outcome="security_locked", detail=failure.reason
+            )
+            self._done(txn, "security_locked")
+            return
+        txn = self.journal.step(txn.id, "flagged", outcome="security_failed", detail=failure.reason)
+        self._done(txn, "security_failed", flagged=True)
+
+    def _done(self, txn: Txn, outcome: str, **extra: Any) -> None:
+        self._result(txn, outcome, **extra)
+        self._busy(-1)
+
+
+def _success(txn: Txn) -> str:
+    if txn.kind == "checkout":
+        return "offline_checked_out" if txn.offline else "checked_out"
+    return "offline_returned" if txn.offline else "returned"
+
+
+def _due(value: str | None) -> str | None:
+    """The ILS's due date (SIP2 date, or free text from some ILSs), kept as it came."""
+    return value.strip() or None if value else None
+
+
+def _alert(alert_type: object, destination: str | None) -> str | None:
+    """A checkin alert as the journal keeps it: "code|destination"."""
+    if str(alert_type) in (AlertType.HOLD_LOCAL, AlertType.HOLD_REMOTE):
+        return f"hold_for_other|{destination or ''}"
+    if str(alert_type) == AlertType.TRANSIT:
+        return f"transit|{destination or ''}"
+    return None

@@ -1,0 +1,686 @@
+"""The engine: one object owning the devices, the journal, the ILS link and the patron session.
+
+Every way in — the touchscreen, scripts, the scenario runner, the card reader
+and the pad — ends up calling the methods here, which return JSON-able
+answers and publish events on :attr:`Engine.bus`. Circulation itself happens
+in :mod:`kiosk.engine.circulation`; what a restart must finish, in
+:mod:`kiosk.engine.reconcile`; offline replays, in :mod:`kiosk.engine.replay`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from drivers.interfaces import BarcodeScanner, DeviceError, DeviceState, PatronCardReader, TagReader
+from drivers.registry import open_device
+from kiosk.config.model import DeviceConfig
+from kiosk.engine.circulation import Borrower, Circulation, Item
+from kiosk.engine.embedded_ils import EmbeddedIls
+from kiosk.engine.events import EventBus
+from kiosk.engine.pad import PadTag, PadWatcher
+from kiosk.engine.patrons import PatronSession, hash_pin, mask_name, pin_matches
+from kiosk.engine.reconcile import reconcile
+from kiosk.engine.replay import replay_offline
+from kiosk.engine.texts import both
+from kiosk.ils.client import IlsClient
+from kiosk.ils.errors import IlsConnectionError, IlsError
+from kiosk.journal.store import Journal, PatronCache, PatronCacheEntry
+from kiosk.logsetup import patron_ref
+from protocols.sip2.codes import PatronStatusFlag
+
+log = logging.getLogger(__name__)
+
+PIN_LOCK = timedelta(minutes=15)
+BLOCKING_FLAGS = {
+    PatronStatusFlag.CHARGE_PRIVILEGES_DENIED,
+}
+
+
+class CommandError(Exception):
+    """A command the engine refuses, with a patron-readable message in both languages."""
+
+    def __init__(self, code: str, **values: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.message = both(code, **values)
+
+
+@dataclass
+class PendingSet:
+    parts: int
+    present: dict[int, bytes]
+
+
+class Engine:
+    def __init__(self, config: DeviceConfig, *, ils: IlsClient | None = None) -> None:
+        self.config = config
+        self.bus = EventBus()
+        data_dir = config.device.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.journal = Journal.open(data_dir / "journal.sqlite")
+        self.cache = PatronCache(self.journal)
+        settings = config.ils.settings()
+        self.embedded: EmbeddedIls | None = None
+        if ils is None and settings.simulated:
+            self.embedded = EmbeddedIls(data_dir)
+            settings = self.embedded.settings(settings)
+        self.ils = ils or IlsClient(settings)
+        self.policy = config.security.to_policy()
+        pad_url = config.devices.pad
+        if pad_url is None:
+            raise ValueError("the kiosk engine needs devices.pad")
+        self.reader: TagReader = open_device(pad_url)
+        self.card: PatronCardReader | None = (
+            open_device(config.devices.card) if config.devices.card else None
+        )
+        self.barcode: BarcodeScanner | None = (
+            open_device(config.devices.barcode) if config.devices.barcode else None
+        )
+        self.reader_lock = threading.RLock()
+        self.lock = threading.RLock()
+        self.circulation = Circulation(
+            self.journal,
+            self.ils,
+            self.reader,
+            self.reader_lock,
+            self.policy,
+            on_result=self._on_result,
+            attempts=config.tags.security_attempts,
+            offline_enabled=config.offline.enabled,
+        )
+        self.pad = PadWatcher(
+            self.reader,
+            self.reader_lock,
+            self._on_tag_added,
+            self._on_tag_removed,
+            self._on_reader_state,
+        )
+        self.session: PatronSession | None = None
+        self.mode = "return" if config.device.role == "return" else "idle"
+        self.language = config.device.languages[0]
+        self.last_activity = time.monotonic()
+        self.warned = False
+        self.out_of_service = False
+        self.sets: dict[str, PendingSet] = {}
+        self.returned: dict[bytes, float] = {}
+        self.last_summary: dict[str, Any] | None = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.started = time.time()
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        report = reconcile(self.journal, self.ils, self.reader, self.reader_lock, self.circulation)
+        for line in report:
+            self.bus.publish("reconciled", **line)
+        self.circulation.start()
+        self.pad.start()
+        for name, target in (
+            ("session-timer", self._timer_loop),
+            ("maintenance", self._maintenance_loop),
+        ):
+            self._spawn(name, target)
+        if self.card is not None:
+            self._spawn("card", self._card_loop)
+        if self.barcode is not None:
+            self._spawn("barcode", self._barcode_loop)
+        self.bus.publish("ready", role=self.config.device.role, device=self.config.device.id)
+
+    def _spawn(self, name: str, target: Any) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.pad.stop()
+        self.circulation.stop()
+        for thread in self._threads:
+            thread.join(timeout=3)
+        for device in (self.reader, self.card, self.barcode):
+            if device is not None:
+                device.close()
+        self.ils.close()
+        if self.embedded is not None:
+            self.embedded.stop()
+        self.journal.close()
+
+    def healthy(self) -> bool:
+        """What the systemd watchdog is fed on: every loop ran recently."""
+        return self.pad.healthy(10.0) and all(t.is_alive() for t in self._threads)
+
+    # --- status ---------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        attention = self.journal.in_states({"flagged", "conflict"})
+        return {
+            "device": self.config.device.id,
+            "role": self.config.device.role,
+            "mode": self.mode,
+            "language": self.language,
+            "out_of_service": self.out_of_service,
+            "ils_online": self.circulation.ils_online,
+            "reader": self.pad._state.value,
+            "session": self.session.public() if self.session else None,
+            "pending": self.circulation.pending,
+            "offline_queue": len(self.journal.in_states({"offline_done"})),
+            "attention": [
+                {
+                    "txn": t.id,
+                    "kind": t.kind,
+                    "item_id": t.item_id,
+                    "state": t.state,
+                    "detail": t.detail,
+                }
+                for t in attention
+            ],
+            "uptime": round(time.time() - self.started, 1),
+        }
+
+    def statistics(self) -> dict[str, Any]:
+        return {
+            "hours": [
+                {"hour": hour.isoformat(), "kind": kind, "count": count}
+                for hour, kind, count in self.journal.hourly()
+            ]
+        }
+
+    # --- patrons --------------------------------------------------------------------------
+
+    def _touch(self) -> None:
+        self.last_activity = time.monotonic()
+        self.warned = False
+
+    def identify(self, method: str, value: str, card_uid: bytes | None = None) -> dict[str, Any]:
+        with self.lock:
+            self._touch()
+            if self.out_of_service:
+                raise CommandError("ils_unavailable")
+            if method not in self.config.patron.identify_by:
+                raise CommandError("patron_unknown")
+            patron_id = value.strip()
+            if not patron_id:
+                raise CommandError("patron_unknown")
+            if self.session is not None:
+                self.end_session("new_patron")
+            if self.cache.locked_until(patron_ref(patron_id)):
+                raise CommandError("pin_locked")
+            self.session = PatronSession(
+                id=uuid.uuid4().hex,
+                patron_id=patron_id,
+                language=self.language,
+                method=method,
+                started=datetime.now(),
+                card_uid=card_uid,
+            )
+            self.mode = "session"
+            self.bus.publish("patron_identified", patron_ref=self.session.ref, method=method)
+            if self.config.patron.pin == "required":
+                self.bus.publish("pin_needed", patron_ref=self.session.ref)
+                return {"need_pin": True, "patron_ref": self.session.ref}
+            return self._login(None)
+
+    def pin(self, pin: str) -> dict[str, Any]:
+        with self.lock:
+            self._touch()
+            if self.session is None:
+                raise CommandError("patron_unknown")
+            return self._login(pin)
+
+    def _login(self, pin: str | None) -> dict[str, Any]:
+        session = self.session
+        assert session is not None
+        ref = session.ref
+        try:
+            answer = self.ils.patron_information(session.patron_id, pin, summary="hold")
+        except IlsConnectionError:
+            return self._offline_login(session, pin)
+        except IlsError as error:
+            log.warning("patron information failed: %s", error)
+            return self._offline_login(session, pin)
+        if not answer.valid_patron:
+            self._end_quietly()
+            raise CommandError("patron_unknown")
+        if pin is not None and answer.valid_patron_password is False:
+            return self._wrong_pin(ref)
+        blocked = bool(BLOCKING_FLAGS & set(answer.patron_status))
+        session.verified = True
+        session.pin = pin
+        session.display_name = mask_name(
+            answer.personal_name or "", self.config.patron.name_display
+        )
+        session.email = answer.email or None
+        session.holds = list(answer.hold_items)
+        session.fines = str(answer.fee_amount or "")
+        session.screen_messages = list(answer.screen_messages)
+        session.patron_type = answer.get("PC") or None
+        self.cache.good_pin(ref)
+        self.cache.remember(
+            PatronCacheEntry(
+                ref,
+                True,
+                blocked,
+                session.patron_type,
+                hash_pin(pin) if pin else None,
+                session.display_name,
+                datetime.now(),
+            )
+        )
+        try:
+            loans = self.ils.patron_information(session.patron_id, pin, summary="charged")
+            session.loans = list(loans.charged_items)
+        except IlsError:
+            session.loans = []
+        self.circulation.ils_online = True
+        if blocked:
+            self.bus.publish(
+                "patron_blocked", patron_ref=ref, screen_messages=session.screen_messages
+            )
+            self._end_quietly()
+            raise CommandError("patron_blocked")
+        self.bus.publish("session_started", **session.public())
+        return session.public()
+
+    def _wrong_pin(self, ref: str) -> dict[str, Any]:
+        left = self.cache.failed_pin(ref, self.config.patron.pin_attempts, PIN_LOCK)
+        self.bus.publish("pin_wrong", patron_ref=ref, attempts_left=left)
+        if left == 0:
+            self._end_quietly()
+            raise CommandError("pin_locked")
+        raise CommandError("wrong_pin")
+
+    def _offline_login(self, session: PatronSession, pin: str | None) -> dict[str, Any]:
+        self.circulation.ils_online = False
+        offline = self.config.offline
+        entry = self.cache.lookup(session.ref)
+        allowed = offline.enabled and (entry is not None or not offline.require_known_patron)
+        if entry is not None:
+            age = datetime.now() - entry.updated_at
+            allowed = allowed and entry.valid and not entry.blocked
+            allowed = allowed and age <= timedelta(hours=offline.cache_max_age_hours)
+            if offline.patron_types and entry.patron_type not in offline.patron_types:
+                allowed = False
+            if pin is not None and entry.pin_hash and not pin_matches(pin, entry.pin_hash):
+                return self._wrong_pin(session.ref)
+        if not allowed:
+            self._end_quietly()
+            raise CommandError("not_allowed_offline")
+        session.verified = True
+        session.offline = True
+        session.display_name = entry.display_name or "" if entry else ""
+        self.bus.publish("session_started", **session.public())
+        return session.public()
+
+    def _end_quietly(self) -> None:
+        self.session = None
+        self.mode = "return" if self.config.device.role == "return" else "idle"
+
+    def set_language(self, language: str) -> dict[str, Any]:
+        if language not in self.config.device.languages:
+            raise CommandError("patron_unknown")
+        self.language = language
+        if self.session is not None:
+            self.session.language = language
+        self._touch()
+        self.bus.publish("language", language=language)
+        return {"language": language}
+
+    def extend(self) -> dict[str, Any]:
+        self._touch()
+        self.bus.publish("session_extended")
+        return {"idle_timeout": self.config.patron.idle_timeout}
+
+    def account(self) -> dict[str, Any]:
+        if self.session is None:
+            raise CommandError("patron_unknown")
+        self._touch()
+        return self.session.public()
+
+    def renew(self, item_id: str | None = None) -> dict[str, Any]:
+        session = self.session
+        if session is None or not session.verified:
+            raise CommandError("patron_unknown")
+        self._touch()
+        items = [item_id] if item_id else list(session.loans)
+        results: list[dict[str, Any]] = []
+        for item in items:
+            txn = self.journal.begin(
+                "renew",
+                item,
+                (),
+                patron_id=session.patron_id,
+                patron_ref=session.ref,
+                session_id=session.id,
+                transaction_date=datetime.now(),
+                security_target=None,
+            )
+            try:
+                answer = self.ils.renew(session.patron_id, item, session.pin)
+            except IlsError:
+                self.journal.step(txn.id, "cancelled", outcome="ils_unavailable")
+                results.append(
+                    {
+                        "item_id": item,
+                        "outcome": "ils_unavailable",
+                        "message": both("ils_unavailable"),
+                    }
+                )
+                continue
+            message = " ".join(answer.screen_messages) or None
+            if answer.ok:
+                self.journal.step(
+                    txn.id,
+                    "done",
+                    outcome="renewed",
+                    due_date=answer.due_date,
+                    title=answer.title or None,
+                    ils_message=message,
+                )
+                self.journal.count("renew")
+                outcome = "renewed"
+            else:
+                self.journal.step(txn.id, "refused", outcome="renew_refused", ils_message=message)
+                self.journal.count("renew_failed")
+                outcome = "renew_refused"
+            result = {
+                "item_id": item,
+                "outcome": outcome,
+                "message": both(outcome),
+                "due_date": (answer.due_date or "").strip() or None,
+                "title": answer.title,
+                "ils_message": message,
+            }
+            results.append(result)
+            self.bus.publish("renewed", **result)
+        return {"results": results}
+
+    # --- the session's end and the receipt --------------------------------------------------
+
+    def done(self) -> dict[str, Any]:
+        """The patron is finished: wait for the items in flight, then offer a receipt."""
+        session = self.session
+        if session is None:
+            raise CommandError("patron_unknown")
+        self.circulation.wait_idle(30)
+        self._touch()
+        summary = self._summary(session)
+        self.last_summary = summary
+        session.closing = True
+        self.bus.publish("summary", **summary)
+        return summary
+
+    def _summary(self, session: PatronSession) -> dict[str, Any]:
+        return {
+            "session": session.id,
+            "name": session.display_name,
+            "language": session.language,
+            "items": list(session.items.values()),
+            "checked_out": sum(1 for i in session.items.values() if i.get("success")),
+            "failed": sum(1 for i in session.items.values() if not i.get("success")),
+            "email_available": session.email is not None,
+        }
+
+    def receipt(self, method: str) -> dict[str, Any]:
+        from kiosk.engine.receipts import deliver
+
+        summary = self.last_summary
+        session = self.session
+        if summary is None:
+            raise CommandError("patron_unknown")
+        result: dict[str, Any] = deliver(self, summary, session, method)
+        self.end_session("done")
+        return result
+
+    def end_session(self, reason: str) -> dict[str, Any]:
+        with self.lock:
+            session = self.session
+            if session is None:
+                return {"ended": False}
+            if reason != "done":
+                self.last_summary = self._summary(session)
+            try:
+                if session.verified and not session.offline:
+                    self.ils.end_session(session.patron_id, session.pin)
+            except IlsError:
+                pass
+            self.sets.clear()
+            self._end_quietly()
+            self.bus.publish("session_ended", reason=reason, session=session.id)
+            return {"ended": True, "reason": reason}
+
+    def cancel(self) -> dict[str, Any]:
+        return self.end_session("cancelled")
+
+    def return_mode(self) -> dict[str, Any]:
+        if self.config.device.role == "self-checkout":
+            raise CommandError("checkin_refused")
+        if self.session is not None:
+            self.end_session("return_mode")
+        self.mode = "return"
+        self._touch()
+        self.bus.publish("mode", mode="return")
+        for tag in list(self.pad.present.values()):
+            self._on_tag_added(tag)
+        return {"mode": "return"}
+
+    def staff(self, action: str) -> dict[str, Any]:
+        if action == "out_of_service":
+            self.out_of_service = True
+            self.end_session("out_of_service")
+        elif action == "in_service":
+            self.out_of_service = False
+        elif action == "reset":
+            self.end_session("reset")
+            self.sets.clear()
+        else:
+            raise CommandError("patron_unknown")
+        self.bus.publish("staff", action=action)
+        return self.status()
+
+    # --- the pad ----------------------------------------------------------------------------
+
+    def _on_reader_state(self, state: DeviceState, detail: str) -> None:
+        self.bus.publish("device", device="pad", state=state.value, detail=detail)
+
+    def _item_event(self, outcome: str, uid: bytes, **values: Any) -> None:
+        self.bus.publish(
+            "item",
+            outcome=outcome,
+            uid=uid.hex().upper(),
+            message=both(outcome, **values),
+            **values,
+        )
+
+    def _on_tag_added(self, tag: PadTag) -> None:
+        self._touch()
+        flagged = [t for t in self.journal.in_states({"flagged"}) if tag.uid in t.tag_uids]
+        if flagged and tag.read is not None:
+            for txn in flagged:
+                self.circulation.finish(txn)
+            return
+        if tag.read is None:
+            self._item_event("reposition", tag.uid)
+            return
+        data = tag.read.tag
+        if data is None:
+            self._item_event("unknown_model", tag.uid, detail=tag.read.error)
+            return
+        if data.model not in self.config.tags.accept_models:
+            self._item_event("unknown_model", tag.uid, detail=data.model)
+            return
+        if data.crc_valid is False:
+            self._item_event("tag_unreadable", tag.uid, item_id=data.item_id)
+            return
+        owners = self.config.tags.owner_libraries
+        if owners and data.owner_library and data.owner_library not in owners:
+            self._item_event("foreign_item", tag.uid, item_id=data.item_id)
+            return
+        uids = self._complete_set(data.item_id, data.set_size, data.set_index, tag.uid)
+        if uids is None:
+            return
+        item = Item(data.item_id, uids)
+        if self.mode == "session" and self.session is not None and not self.session.closing:
+            self._checkout(item)
+        elif self.mode == "return":
+            if any(time.monotonic() - self.returned.get(uid, -1e9) < 60 for uid in uids):
+                return  # the same item back within a minute: already returned
+            for uid in uids:
+                self.returned[uid] = time.monotonic()
+            self.bus.publish("item", outcome="processing", item_id=item.item_id, kind="checkin")
+            self.circulation.checkin(item)
+        else:
+            self._item_event("item_waiting", tag.uid, item_id=data.item_id)
+
+    def _complete_set(
+        self, item_id: str, parts: int, index: int, uid: bytes
+    ) -> tuple[bytes, ...] | None:
+        if parts <= 1:
+            return (uid,)
+        pending = self.sets.setdefault(item_id, PendingSet(parts, {}))
+        pending.present[index] = uid
+        missing = [n for n in range(1, parts + 1) if n not in pending.present]
+        if missing:
+            self.bus.publish(
+                "item",
+                outcome="missing_part",
+                item_id=item_id,
+                parts=parts,
+                missing=missing,
+                message=both("missing_part", parts=parts, missing=", ".join(map(str, missing))),
+            )
+            return None
+        del self.sets[item_id]
+        return tuple(pending.present[n] for n in sorted(pending.present))
+
+    def _checkout(self, item: Item) -> None:
+        session = self.session
+        assert session is not None
+        known = session.items.get(item.item_id)
+        if known is not None and known.get("state") not in ("refused", "cancelled"):
+            return  # already on its way or done in this session
+        offline = self.config.offline
+        allowed = offline.max_items_per_patron - session.offline_items
+        total_left = offline.max_items_total - len(self.journal.in_states({"offline_done"}))
+        borrower = Borrower(
+            session.patron_id,
+            session.ref,
+            session.id,
+            session.pin,
+            session.offline,
+            max(0, min(allowed, total_left)),
+        )
+        if session.offline or not self.circulation.ils_online:
+            session.offline_items += 1
+        session.items[item.item_id] = {
+            "item_id": item.item_id,
+            "state": "processing",
+            "outcome": "processing",
+            "success": False,
+        }
+        self.bus.publish("item", outcome="processing", item_id=item.item_id, kind="checkout")
+        self.circulation.checkout(borrower, item)
+
+    def _on_tag_removed(self, uid: bytes) -> None:
+        self.bus.publish("tag_removed", uid=uid.hex().upper())
+        for pending in self.sets.values():
+            for index, present in list(pending.present.items()):
+                if present == uid:
+                    del pending.present[index]
+
+    def _on_result(self, result: dict[str, Any]) -> None:
+        success = result["outcome"] in (
+            "checked_out",
+            "offline_checked_out",
+            "returned",
+            "offline_returned",
+        )
+        result = {**result, "success": success}
+        session = self.session
+        if (
+            session is not None
+            and result["kind"] == "checkout"
+            and result["item_id"] in session.items
+        ):
+            session.items[result["item_id"]] = result
+        self.bus.publish("item", **result)
+
+    # --- background loops ---------------------------------------------------------------------
+
+    def _timer_loop(self) -> None:
+        patron = self.config.patron
+        while not self._stop.wait(0.2):
+            if self.session is None:
+                continue
+            idle = time.monotonic() - self.last_activity
+            if self.circulation.pending:
+                self._touch()  # items still in flight are not idleness
+                continue
+            if idle >= patron.idle_timeout:
+                self.end_session("timeout")
+            elif idle >= patron.idle_timeout - patron.idle_warning and not self.warned:
+                self.warned = True
+                seconds = round(patron.idle_timeout - idle)
+                self.bus.publish(
+                    "idle_warning", seconds=seconds, message=both("idle_warning", seconds=seconds)
+                )
+
+    def _maintenance_loop(self) -> None:
+        while not self._stop.wait(5.0):
+            try:
+                if self.journal.open_transactions():
+                    for line in reconcile(
+                        self.journal,
+                        self.ils,
+                        self.reader,
+                        self.reader_lock,
+                        self.circulation,
+                        only_ils=True,
+                    ):
+                        self.bus.publish("reconciled", **line)
+                for line in replay_offline(self.journal, self.ils):
+                    self.circulation.ils_online = True
+                    self.bus.publish("replayed", **line)
+            except IlsConnectionError:
+                self.circulation.ils_online = False
+            except Exception:
+                log.exception("maintenance loop")
+
+    def _card_loop(self) -> None:
+        assert self.card is not None
+        while not self._stop.is_set():
+            try:
+                event = self.card.poll(0.5)
+            except DeviceError:
+                self._stop.wait(1.0)
+                continue
+            if event is None:
+                continue
+            if event.present:
+                try:
+                    self.identify("nfc", event.text or event.uid.hex().upper(), event.uid)
+                except CommandError as error:
+                    self.bus.publish("identify_failed", message=error.message)
+            elif self.session is not None and self.session.card_uid == event.uid:
+                self.end_session("card_removed")
+
+    def _barcode_loop(self) -> None:
+        assert self.barcode is not None
+        while not self._stop.is_set():
+            try:
+                code = self.barcode.read(0.5)
+            except DeviceError:
+                self._stop.wait(1.0)
+                continue
+            if code and self.session is None:
+                method = "qr" if code.startswith("muontra:") else "barcode"
+                try:
+                    self.identify(method, code.removeprefix("muontra:patron:"))
+                except CommandError as error:
+                    self.bus.publish("identify_failed", message=error.message)

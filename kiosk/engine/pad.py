@@ -1,0 +1,123 @@
+"""Watching the RFID pad: tags arriving and leaving, each read once and decoded.
+
+One thread runs inventory rounds; a tag new to the field has its memory read
+and decoded (cached by UID), then ``on_added`` is called; a tag missing from
+``missing_rounds`` consecutive rounds is reported gone (one missed round is
+normal radio life, not a patron lifting a book). The reader is shared with the
+security writer through ``lock``: one command on the air at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from drivers.interfaces import DeviceError, DeviceState, DeviceUnavailable, TagReader
+from drivers.tag_memory import TagRead, read_tag
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PadTag:
+    uid: bytes
+    read: TagRead | None
+    """None when the memory could not be read this time (it is tried again next round)."""
+    afi: int | None = None
+
+
+class PadWatcher:
+    def __init__(
+        self,
+        reader: TagReader,
+        lock: threading.RLock,
+        on_added: Callable[[PadTag], None],
+        on_removed: Callable[[bytes], None],
+        on_state: Callable[[DeviceState, str], None],
+        *,
+        interval: float = 0.05,
+        missing_rounds: int = 2,
+    ) -> None:
+        self.reader = reader
+        self.lock = lock
+        self.on_added = on_added
+        self.on_removed = on_removed
+        self.on_state = on_state
+        self.interval = interval
+        self.missing_rounds = missing_rounds
+        self.present: dict[bytes, PadTag] = {}
+        self._missing: dict[bytes, int] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.rounds = 0
+        self.last_round = time.monotonic()
+        self._state = DeviceState.CLOSED
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="pad", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def healthy(self, within: float) -> bool:
+        """Whether the loop completed a round recently (the watchdog asks)."""
+        return time.monotonic() - self.last_round < within
+
+    def _set_state(self, state: DeviceState, detail: str = "") -> None:
+        if state is not self._state:
+            self._state = state
+            self.on_state(state, detail)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.round()
+                self._set_state(DeviceState.READY)
+                wait = self.interval
+            except DeviceUnavailable as error:
+                self._set_state(DeviceState.UNAVAILABLE, str(error))
+                wait = 1.0
+            except DeviceError as error:
+                log.warning("pad inventory failed: %s", error)
+                wait = 0.2
+            except Exception:
+                log.exception("pad loop error")
+                wait = 1.0
+            self.last_round = time.monotonic()
+            self._stop.wait(wait)
+
+    def round(self) -> None:
+        with self.lock:
+            seen = {tag.uid: tag for tag in self.reader.inventory()}
+        self.rounds += 1
+        for uid, seen_tag in seen.items():
+            self._missing.pop(uid, None)
+            known = self.present.get(uid)
+            if known is not None and known.read is not None:
+                continue
+            try:
+                with self.lock:
+                    read = read_tag(self.reader, uid)
+            except DeviceUnavailable:
+                raise
+            except DeviceError:
+                read = None  # left again, or a misread: next round tries again
+            tag = PadTag(uid, read, seen_tag.afi)
+            first_time = known is None
+            self.present[uid] = tag
+            if first_time or read is not None:
+                self.on_added(tag)
+        for uid in list(self.present):
+            if uid in seen:
+                continue
+            self._missing[uid] = self._missing.get(uid, 0) + 1
+            if self._missing[uid] >= self.missing_rounds:
+                del self.present[uid]
+                del self._missing[uid]
+                self.on_removed(uid)

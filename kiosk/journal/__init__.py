@@ -1,0 +1,1 @@
+"""The engine's journal: every circulation step written before it is done."""

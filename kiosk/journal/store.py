@@ -1,0 +1,263 @@
+"""The journal's API: begin a transaction, record each step, find what is still open.
+
+Each call is its own committed write transaction, so a step is on disk before
+the action it announces is taken; a crash leaves the transaction at the last
+step that was written, and :mod:`kiosk.engine.reconcile` takes it from there.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+from sqlalchemy import select
+
+from kiosk import db
+from kiosk.journal.models import CachedPatron, HourlyCount, JournalStep, PinLock, Transaction
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+# States a transaction rests in when nothing more will happen to it.
+FINAL = frozenset({"done", "refused", "cancelled", "reversed", "replayed", "conflict"})
+# States the engine must finish after a restart (offline_done waits for the ILS instead).
+OPEN = frozenset({"started", "ils_ok", "securing", "flagged"})
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Txn:
+    """A snapshot of a journal row, safe to pass between threads."""
+
+    id: str
+    kind: str
+    state: str
+    item_id: str
+    tag_uids: tuple[bytes, ...]
+    patron_id: str | None
+    patron_ref: str | None
+    session_id: str | None
+    offline: bool
+    transaction_date: datetime
+    title: str | None
+    due_date: str | None
+    ils_message: str | None
+    security_target: bool | None
+    security_verified: bool
+    outcome: str | None
+    detail: str | None
+
+    @classmethod
+    def of(cls, row: Transaction) -> Txn:
+        uids = tuple(bytes.fromhex(u) for u in row.tag_uids.split(",") if u)
+        return cls(
+            row.id,
+            row.kind,
+            row.state,
+            row.item_id,
+            uids,
+            row.patron_id,
+            row.patron_ref,
+            row.session_id,
+            row.offline,
+            row.transaction_date,
+            row.title,
+            row.due_date,
+            row.ils_message,
+            row.security_target,
+            row.security_verified,
+            row.outcome,
+            row.detail,
+        )
+
+
+class Journal(db.SqliteStore):
+    MIGRATIONS: ClassVar[Path] = MIGRATIONS
+
+    def begin(
+        self,
+        kind: str,
+        item_id: str,
+        tag_uids: tuple[bytes, ...],
+        *,
+        patron_id: str | None,
+        patron_ref: str | None,
+        session_id: str | None,
+        transaction_date: datetime,
+        security_target: bool | None,
+        offline: bool = False,
+        title: str | None = None,
+    ) -> Txn:
+        now = _now()
+        row = Transaction(
+            id=uuid.uuid4().hex,
+            kind=kind,
+            state="started",
+            session_id=session_id,
+            patron_id=patron_id,
+            patron_ref=patron_ref,
+            item_id=item_id,
+            tag_uids=",".join(uid.hex() for uid in tag_uids),
+            offline=offline,
+            created_at=now,
+            updated_at=now,
+            transaction_date=transaction_date,
+            title=title,
+            security_target=security_target,
+            security_verified=False,
+        )
+        with self.write() as session:
+            session.add(row)
+            session.flush()
+            session.add(JournalStep(transaction_id=row.id, step="started", at=now))
+            return Txn.of(row)
+
+    def step(
+        self, txn_id: str, state: str, note: dict[str, Any] | None = None, **fields: Any
+    ) -> Txn:
+        """Move a transaction to ``state``, setting ``fields``; one appended journal step."""
+        now = _now()
+        with self.write() as session:
+            row = session.get(Transaction, txn_id)
+            if row is None:
+                raise KeyError(txn_id)
+            for name, value in fields.items():
+                setattr(row, name, value)
+            row.state = state
+            row.updated_at = now
+            session.add(
+                JournalStep(
+                    transaction_id=txn_id,
+                    step=state,
+                    at=now,
+                    detail=json.dumps(note, ensure_ascii=False) if note else None,
+                )
+            )
+            return Txn.of(row)
+
+    def get(self, txn_id: str) -> Txn:
+        with self.read() as session:
+            row = session.get(Transaction, txn_id)
+            if row is None:
+                raise KeyError(txn_id)
+            return Txn.of(row)
+
+    def in_states(self, states: frozenset[str] | set[str]) -> list[Txn]:
+        with self.read() as session:
+            rows = session.scalars(
+                select(Transaction)
+                .where(Transaction.state.in_(states))
+                .order_by(Transaction.created_at)
+            )
+            return [Txn.of(row) for row in rows]
+
+    def open_transactions(self) -> list[Txn]:
+        return self.in_states(OPEN)
+
+    def all(self) -> list[Txn]:
+        with self.read() as session:
+            rows = session.scalars(select(Transaction).order_by(Transaction.created_at))
+            return [Txn.of(row) for row in rows]
+
+    def steps(self, txn_id: str) -> list[str]:
+        with self.read() as session:
+            rows = session.scalars(
+                select(JournalStep.step)
+                .where(JournalStep.transaction_id == txn_id)
+                .order_by(JournalStep.id)
+            )
+            return list(rows)
+
+    def count(self, kind: str, when: datetime | None = None) -> None:
+        """One more ``kind`` (checkout, checkin_failed, …) in the hour of ``when``."""
+        at = (when or datetime.now()).replace(minute=0, second=0, microsecond=0)
+        with self.write() as session:
+            row = session.get(HourlyCount, (at, kind))
+            if row is None:
+                session.add(HourlyCount(hour=at, kind=kind, count=1))
+            else:
+                row.count += 1
+
+    def hourly(self) -> list[tuple[datetime, str, int]]:
+        with self.read() as session:
+            rows = session.scalars(select(HourlyCount).order_by(HourlyCount.hour))
+            return [(row.hour, row.kind, row.count) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class PatronCacheEntry:
+    patron_ref: str
+    valid: bool
+    blocked: bool
+    patron_type: str | None
+    pin_hash: str | None
+    display_name: str | None
+    updated_at: datetime
+
+
+class PatronCache:
+    """The offline list of valid and blocked patrons, and PIN attempt limits, in the journal DB."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+
+    def remember(self, entry: PatronCacheEntry) -> None:
+        with self.journal.write() as session:
+            row = session.get(CachedPatron, entry.patron_ref)
+            if row is None:
+                row = CachedPatron(patron_ref=entry.patron_ref)
+                session.add(row)
+            row.valid, row.blocked = entry.valid, entry.blocked
+            row.patron_type, row.display_name = entry.patron_type, entry.display_name
+            if entry.pin_hash is not None:
+                row.pin_hash = entry.pin_hash
+            row.updated_at = entry.updated_at
+
+    def lookup(self, patron_ref: str) -> PatronCacheEntry | None:
+        with self.journal.read() as session:
+            row = session.get(CachedPatron, patron_ref)
+            if row is None:
+                return None
+            return PatronCacheEntry(
+                row.patron_ref,
+                row.valid,
+                row.blocked,
+                row.patron_type,
+                row.pin_hash,
+                row.display_name,
+                row.updated_at,
+            )
+
+    def locked_until(self, patron_ref: str) -> datetime | None:
+        with self.journal.read() as session:
+            row = session.get(PinLock, patron_ref)
+            if row is None or row.locked_until is None or row.locked_until <= _now():
+                return None
+            return row.locked_until
+
+    def failed_pin(self, patron_ref: str, limit: int, lock_for: timedelta) -> int:
+        """Count a wrong PIN; returns attempts left (0 means now locked for ``lock_for``)."""
+        with self.journal.write() as session:
+            row = session.get(PinLock, patron_ref)
+            if row is None:
+                row = PinLock(patron_ref=patron_ref, failures=0)
+                session.add(row)
+            if row.locked_until is not None and row.locked_until <= _now():
+                row.failures, row.locked_until = 0, None
+            row.failures += 1
+            left = max(0, limit - row.failures)
+            if left == 0:
+                row.locked_until = _now() + lock_for
+            return left
+
+    def good_pin(self, patron_ref: str) -> None:
+        with self.journal.write() as session:
+            row = session.get(PinLock, patron_ref)
+            if row is not None:
+                session.delete(row)

@@ -1,0 +1,175 @@
+"""An engine on simulators for tests: ILS simulator over TCP, sim:// pad, sim card and scanner.
+
+``Kiosk`` runs the engine in-process (fast, for behaviour); ``KioskProcess``
+runs `muontra kiosk` as a real subprocess so tests can kill -9 it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import load_config
+from kiosk.engine.api import ApiClient, ApiServer
+from kiosk.engine.core import Engine
+from kiosk.ils.sim.circulation import Circulation
+from kiosk.ils.sim.seed import seed
+from kiosk.ils.sim.server import SimServerThread
+from kiosk.ils.sim.sip2_mapping import SipMapping
+from kiosk.ils.sim.store import Store
+
+CONFIG = """
+[device]
+id = "kiosk-test"
+site = "MUONTRA"
+role = "{role}"
+data_dir = "{data}"
+api_socket = "{socket}"
+
+[ils]
+url = "sip2://127.0.0.1:{port}?institution=MUONTRA&timeout=2"
+
+[devices]
+pad = "sim://{pad}?timing=0&state={data}/pad.json"
+card = "card+sim://{pad}-card"
+barcode = "barcode+sim://{pad}-scanner"
+printer = "escpos+dummy://"
+
+[patron]
+pin = "required"
+idle_timeout = {idle}
+idle_warning = {warning}
+
+[offline]
+max_items_per_patron = 2
+
+[tags]
+owner_libraries = []
+"""
+
+
+@contextmanager
+def ils_simulator(path: Path) -> Iterator[tuple[SimServerThread, Store]]:
+    new = not path.exists()
+    store = Store.open(path)
+    if new:
+        seed(store, 20, 7)
+    with SimServerThread(SipMapping(Circulation(store))) as sim:
+        yield sim, store
+    store.close()
+
+
+def write_config(
+    tmp: Path,
+    port: int,
+    *,
+    role: str = "self-checkout",
+    idle: float = 60,
+    warning: float = 15,
+    extra: str = "",
+) -> Path:
+    data = tmp / "data"
+    text = CONFIG.format(
+        role=role,
+        data=data,
+        socket=tmp / "kiosk.sock",
+        port=port,
+        pad=f"pad-{tmp.name}",
+        idle=idle,
+        warning=warning,
+    )
+    path = tmp / "kiosk.toml"
+    path.write_text(text + extra)
+    return path
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+    """Poll a condition the engine reaches on its own threads (no fixed sleeps)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        time.sleep(0.02)
+
+
+class Kiosk:
+    def __init__(self, config_path: Path) -> None:
+        self.config = load_config(config_path)
+        self.engine = Engine(self.config)
+        self.engine.start()
+        self.api = ApiServer(self.config.device.api_socket, self.engine)
+        self.api.serve_in_thread()
+        self.client = ApiClient(self.config.device.api_socket)
+        self.client.subscribe()
+
+    def call(self, cmd: str, **args: Any) -> Any:
+        return self.client.result(cmd, **args)
+
+    def event(self, name: str, timeout: float = 10.0, **match: Any) -> dict[str, Any]:
+        """The first event ``name`` (already received or coming) whose fields match."""
+
+        def matches(event: dict[str, Any]) -> bool:
+            return event["event"] == name and all(event.get(k) == v for k, v in match.items())
+
+        for event in self.client.events:
+            if matches(event):
+                self.client.events.remove(event)
+                return event
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            event = self.client.next_event(deadline - time.monotonic())
+            if event is not None and matches(event):
+                self.client.events.remove(event)
+                return event
+        raise AssertionError(f"no {name} event matching {match}")
+
+    def close(self) -> None:
+        self.client.close()
+        self.api.close()
+        self.engine.stop()
+
+
+class KioskProcess:
+    """`muontra kiosk` as a real process, started and waited for through its socket."""
+
+    def __init__(self, config_path: Path, socket: Path, env: dict[str, str] | None = None) -> None:
+        self.socket = socket
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "muontra", "kiosk", "--config", str(config_path)],
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        wait_for(self._ready, 30, "the engine's socket")
+        self.client = ApiClient(socket)
+
+    def _ready(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"engine exited: {self.process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+        if not self.socket.exists():
+            return False
+        try:
+            ApiClient(self.socket, timeout=2).close()
+            return True
+        except OSError:
+            return False
+
+    def wait_killed(self, timeout: float = 30) -> int:
+        return self.process.wait(timeout)
+
+    def stop(self) -> None:
+        self.client.close()
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(15)
+        if self.process.stderr:
+            self.process.stderr.close()

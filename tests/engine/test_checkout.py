@@ -1,0 +1,65 @@
+"""Self-checkout through the local API: the engine on simulators, the ILS simulator over TCP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kiosk.engine.api import CommandFailed
+from kiosk.ils.sim.server import SimServerThread
+from kiosk.ils.sim.store import Store
+from tests.engine.harness import Kiosk, ils_simulator, write_config
+
+
+@pytest.fixture
+def ils(tmp_path: Path) -> Iterator[tuple[SimServerThread, Store]]:
+    with ils_simulator(tmp_path / "ils.sqlite") as running:
+        yield running
+
+
+@pytest.fixture
+def kiosk(tmp_path: Path, ils: tuple[SimServerThread, Store]) -> Iterator[Kiosk]:
+    k = Kiosk(write_config(tmp_path, ils[0].port))
+    yield k
+    k.close()
+
+
+def login(kiosk: Kiosk, patron: str = "P0001", pin: str = "1234") -> dict[str, object]:
+    assert kiosk.call("identify", method="typed", value=patron) == {
+        "need_pin": True,
+        "patron_ref": kiosk.event("patron_identified")["patron_ref"],
+    }
+    return kiosk.call("pin", pin=pin)  # type: ignore[no-any-return]
+
+
+def test_stack_checkout_releases_security_and_reports_due_dates(kiosk: Kiosk) -> None:
+    session = login(kiosk)
+    assert session["name"] == "Hương" and session["screen_messages"] == ["Xin chào!"]
+    assert "patron_id" not in str(session) and "P0001" not in str(session)
+    for item in ("B0001", "B0002", "B0003"):
+        kiosk.call("sim_place", item_id=item)
+    outcomes = {kiosk.event("item", outcome="checked_out")["item_id"] for _ in range(3)}
+    assert outcomes == {"B0001", "B0002", "B0003"}
+    tags = {t["uid"]: t for t in kiosk.call("sim_tags")["tags"]}
+    assert all(t["afi"] == 0xC2 for t in tags.values())
+    summary = kiosk.call("done")
+    assert summary["checked_out"] == 3 and summary["failed"] == 0
+    assert all(i["due_date"] for i in summary["items"])
+    states = {t["item_id"]: t["state"] for t in kiosk.call("journal")["transactions"]}
+    assert states == {"B0001": "done", "B0002": "done", "B0003": "done"}
+
+
+def test_wrong_pin_is_limited(kiosk: Kiosk) -> None:
+    kiosk.call("identify", method="typed", value="P0001")
+    for _ in range(2):
+        with pytest.raises(CommandFailed) as wrong:
+            kiosk.call("pin", pin="0000")
+        assert wrong.value.error["code"] == "wrong_pin"
+    with pytest.raises(CommandFailed) as locked:
+        kiosk.call("pin", pin="0000")
+    assert locked.value.error["code"] == "pin_locked"
+    with pytest.raises(CommandFailed) as still:
+        kiosk.call("identify", method="typed", value="P0001")
+    assert still.value.error["code"] == "pin_locked"
