@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import os
+import queue
 import socket
 import socketserver
 import threading
@@ -158,31 +159,73 @@ class ApiServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
 
 class ApiClient:
-    """A small blocking client of the local API (scripts, tests, the scenario runner)."""
+    """A small blocking client of the local API (scripts, tests, the scenario runner).
+
+    A reader thread takes every line off the socket: answers go to the caller
+    waiting for that id, events to :attr:`events` (and :meth:`next_event`), so a
+    timeout while waiting never leaves half a line behind.
+    """
 
     def __init__(self, path: Path | str, timeout: float = 30.0) -> None:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
         self.sock.connect(str(path))
-        self.file = self.sock.makefile("rwb")
+        self.sock.settimeout(None)
+        self.timeout = timeout
+        self._file = self.sock.makefile("rb")
+        self._answers: dict[int, queue.Queue[dict[str, Any]]] = {}
+        self._incoming: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._lock = threading.Lock()
         self._next = 0
+        self.closed = False
         self.events: list[dict[str, Any]] = []
+        threading.Thread(target=self._read, name="api-client", daemon=True).start()
+
+    def _read(self) -> None:
+        try:
+            for line in self._file:
+                message: dict[str, Any] = json.loads(line)
+                if "event" in message:
+                    self._incoming.put(message)
+                    continue
+                waiting = self._answers.get(message.get("id", -1))
+                if waiting is not None:
+                    waiting.put(message)
+        except (OSError, ValueError):
+            pass
+        self.closed = True
+        self._incoming.put(None)
+        for waiting in list(self._answers.values()):
+            waiting.put({"ok": False, "error": {"code": "closed"}, "closed": True})
 
     def call(self, cmd: str, **args: Any) -> dict[str, Any]:
-        self._next += 1
-        request = {"id": self._next, "cmd": cmd, "args": args}
-        self.file.write((json.dumps(request) + "\n").encode())
-        self.file.flush()
+        with self._lock:
+            self._next += 1
+            ident = self._next
+            waiting: queue.Queue[dict[str, Any]] = queue.Queue()
+            self._answers[ident] = waiting
+        if self.closed:
+            raise ConnectionError("the engine closed the connection")
+        try:
+            self.sock.sendall((json.dumps({"id": ident, "cmd": cmd, "args": args}) + "\n").encode())
+            answer = waiting.get(timeout=self.timeout)
+        except queue.Empty:
+            raise TimeoutError(f"no answer to {cmd} within {self.timeout} s") from None
+        finally:
+            self._answers.pop(ident, None)
+        if answer.get("closed"):
+            raise ConnectionError("the engine closed the connection")
+        self._drain()
+        return answer
+
+    def _drain(self) -> None:
         while True:
-            line = self.file.readline()
-            if not line:
-                raise ConnectionError("the engine closed the connection")
-            message: dict[str, Any] = json.loads(line)
-            if "event" in message:
-                self.events.append(message)
-                continue
-            if message.get("id") == self._next:
-                return message
+            try:
+                event = self._incoming.get_nowait()
+            except queue.Empty:
+                return
+            if event is not None:
+                self.events.append(event)
 
     def result(self, cmd: str, **args: Any) -> Any:
         answer = self.call(cmd, **args)
@@ -194,23 +237,20 @@ class ApiClient:
         self.result("subscribe")
 
     def next_event(self, timeout: float) -> dict[str, Any] | None:
-        self.sock.settimeout(timeout)
+        """The next event, also kept in :attr:`events`; None on timeout."""
         try:
-            line = self.file.readline()
-        except TimeoutError:
+            event = self._incoming.get(timeout=max(0.0, timeout))
+        except queue.Empty:
             return None
-        finally:
-            self.sock.settimeout(30.0)
-        if not line:
+        if event is None:
             raise ConnectionError("the engine closed the connection")
-        message: dict[str, Any] = json.loads(line)
-        if "event" in message:
-            self.events.append(message)
-            return message
-        return None
+        self.events.append(event)
+        return event
 
     def close(self) -> None:
-        self.file.close()
+        self.closed = True
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
 
 

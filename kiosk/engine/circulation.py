@@ -25,7 +25,7 @@ from kiosk.engine.texts import both
 from kiosk.ils.client import IlsClient
 from kiosk.ils.errors import IlsConnectionError, IlsError
 from kiosk.journal.store import Journal, Txn
-from protocols.sip2.codes import AlertType
+from protocols.sip2.codes import AlertType, CirculationStatus
 from protocols.tags import SecurityPolicy
 
 log = logging.getLogger(__name__)
@@ -152,6 +152,7 @@ class Circulation:
                 "due_date": txn.due_date,
                 "ils_message": txn.ils_message,
                 "offline": txn.offline,
+                "uids": [uid.hex() for uid in txn.tag_uids],
                 **extra,
             }
         )
@@ -312,8 +313,14 @@ class Circulation:
         """The tag cannot be changed: undo the loan so the ILS and the tag agree again."""
         if txn.kind == "checkout" and not txn.offline:
             try:
-                answer = self.ils.checkin(txn.item_id, no_block=True)
-                if answer.ok:
+                # A plain checkin, not no-block: an ILS may accept a no-block return dated
+                # before its loan and change nothing. The item's status proves it is undone.
+                self.ils.checkin(txn.item_id)
+                status = str(self.ils.item_information(txn.item_id).circulation_status)
+                if status not in (
+                    CirculationStatus.CHARGED,
+                    CirculationStatus.CHARGED_NOT_TO_BE_RECALLED,
+                ):
                     txn = self.journal.step(
                         txn.id, "reversed", outcome="security_locked", detail=failure.reason
                     )

@@ -286,7 +286,13 @@ class Engine:
             self._end_quietly()
             raise CommandError("patron_blocked")
         self.bus.publish("session_started", **session.public())
+        self._pick_up_waiting_items()
         return session.public()
+
+    def _pick_up_waiting_items(self) -> None:
+        """Books laid on the pad before the patron identified are checked out now."""
+        for tag in list(self.pad.present.values()):
+            self._on_tag_added(tag)
 
     def _wrong_pin(self, ref: str) -> dict[str, Any]:
         left = self.cache.failed_pin(ref, self.config.patron.pin_attempts, PIN_LOCK)
@@ -316,6 +322,7 @@ class Engine:
         session.offline = True
         session.display_name = entry.display_name or "" if entry else ""
         self.bus.publish("session_started", **session.public())
+        self._pick_up_waiting_items()
         return session.public()
 
     def _end_quietly(self) -> None:
@@ -602,6 +609,9 @@ class Engine:
             "offline_returned",
         )
         result = {**result, "success": success}
+        if result.get("flagged"):
+            # Seen again (still there, or put back) it is finished: see _on_tag_added.
+            self.pad.forget(tuple(bytes.fromhex(u) for u in result.get("uids", ())))
         session = self.session
         if (
             session is not None

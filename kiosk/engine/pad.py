@@ -65,6 +65,12 @@ class PadWatcher:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
+    def forget(self, uids: tuple[bytes, ...]) -> None:
+        """Treat these tags as new when next seen (their security write failed: retry then)."""
+        for uid in uids:
+            self.present.pop(uid, None)
+            self._missing.pop(uid, None)
+
     def healthy(self, within: float) -> bool:
         """Whether the loop completed a round recently (the watchdog asks)."""
         return time.monotonic() - self.last_round < within

@@ -99,7 +99,7 @@ def _one(
         txn = journal.step(txn.id, "ils_ok", detail="loan found in the ILS after restart")
     if txn.kind == "checkin" and txn.state == "started":
         try:
-            answer = ils.checkin(txn.item_id, no_block=True, return_date=txn.transaction_date)
+            answer = ils.checkin(txn.item_id)  # a checkin is idempotent: redo it
             txn = journal.step(
                 txn.id, "ils_ok" if answer.ok else "refused", detail="checkin redone after restart"
             )

@@ -133,6 +133,7 @@ class ScenarioRun:
         self.process: subprocess.Popen[bytes] | None = None
         self.client: ApiClient | None = None
         self.crash_at = str(scenario.kiosk.get("crash_at", ""))
+        self._claimed: set[int] = set()
 
     # --- the engine process ------------------------------------------------------------------
 
@@ -328,15 +329,15 @@ class ScenarioRun:
         return event.get("event") == name and all(event.get(k) == v for k, v in match.items())
 
     def _wait(self, step: Step) -> str:
+        """The first event not yet claimed by an earlier wait that matches (in any order)."""
         assert step.event is not None
         deadline = time.monotonic() + step.timeout
-        seen = getattr(self, "_consumed", 0)
         while True:
-            for index in range(seen, len(self.events)):
-                if self._matches(self.events[index], step.event, step.match):
-                    self._consumed = index + 1
+            self._take_events()
+            for index, event in enumerate(self.events):
+                if index not in self._claimed and self._matches(event, step.event, step.match):
+                    self._claimed.add(index)
                     return f"{step.event} {step.match or ''}".rstrip()
-            seen = len(self.events)
             if time.monotonic() > deadline:
                 raise StepFailed(
                     f"no {step.event} event matching {step.match} within {step.timeout} s"
@@ -350,7 +351,6 @@ class ScenarioRun:
                 self.client.next_event(min(0.2, max(0.01, deadline - time.monotonic())))
             except (ConnectionError, OSError):
                 self._reap()
-            self._take_events()
 
     # --- checks --------------------------------------------------------------------------------
 
