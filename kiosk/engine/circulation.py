@@ -280,9 +280,10 @@ class Circulation:
         failed = [r for r in results if not r.verified]
         if not failed:
             final = "offline_done" if txn.offline else "done"
-            txn = self.journal.step(txn.id, final, security_verified=True, outcome=_success(txn))
+            txn = self.journal.step(
+                txn.id, final, count=txn.kind, security_verified=True, outcome=_success(txn)
+            )
             crash_point(f"{txn.kind}:done")
-            self.journal.count(txn.kind, self.clock())
             extra: dict[str, Any] = {}
             if txn.kind == "checkin" and txn.detail and "|" in txn.detail:
                 code, _, destination = txn.detail.partition("|")

@@ -100,6 +100,7 @@ class Engine:
             self._on_tag_added,
             self._on_tag_removed,
             self._on_reader_state,
+            busy=lambda: self.circulation.pending > 0,
         )
         self.session: PatronSession | None = None
         self.mode = "return" if config.device.role == "return" else "idle"
@@ -117,6 +118,7 @@ class Engine:
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
+        self.circulation.ils_online = self.ils.connect_all() > 0
         report = reconcile(self.journal, self.ils, self.reader, self.reader_lock, self.circulation)
         for line in report:
             self.bus.publish("reconciled", **line)
@@ -261,23 +263,9 @@ class Engine:
         session.fines = str(answer.fee_amount or "")
         session.screen_messages = list(answer.screen_messages)
         session.patron_type = answer.get("PC") or None
-        self.cache.good_pin(ref)
-        self.cache.remember(
-            PatronCacheEntry(
-                ref,
-                True,
-                blocked,
-                session.patron_type,
-                hash_pin(pin) if pin else None,
-                session.display_name,
-                datetime.now(),
-            )
-        )
-        try:
-            loans = self.ils.patron_information(session.patron_id, pin, summary="charged")
-            session.loans = list(loans.charged_items)
-        except IlsError:
-            session.loans = []
+        # The PIN hash (deliberately slow) and the loan list are not on the patron's path:
+        # the stack on the pad starts moving while they are worked out.
+        self._spawn_once("patron-cache", self._remember_patron, session, pin, blocked)
         self.circulation.ils_online = True
         if blocked:
             self.bus.publish(
@@ -293,6 +281,24 @@ class Engine:
         """Books laid on the pad before the patron identified are checked out now."""
         for tag in list(self.pad.present.values()):
             self._on_tag_added(tag)
+
+    def _spawn_once(self, name: str, target: Any, *args: Any) -> None:
+        threading.Thread(target=target, args=args, name=name, daemon=True).start()
+
+    def _remember_patron(self, session: PatronSession, pin: str | None, blocked: bool) -> None:
+        ref = session.ref
+        self.cache.good_pin(ref)
+        self.cache.remember(
+            PatronCacheEntry(
+                ref,
+                True,
+                blocked,
+                session.patron_type,
+                hash_pin(pin) if pin else None,
+                session.display_name,
+                datetime.now(),
+            )
+        )
 
     def _wrong_pin(self, ref: str) -> dict[str, Any]:
         left = self.cache.failed_pin(ref, self.config.patron.pin_attempts, PIN_LOCK)
@@ -345,16 +351,32 @@ class Engine:
         return {"idle_timeout": self.config.patron.idle_timeout}
 
     def account(self) -> dict[str, Any]:
-        if self.session is None:
+        """The patron's account screen: loans are asked for here, not at login, so the
+        first checkout of a stack never waits behind them."""
+        session = self.session
+        if session is None:
             raise CommandError("patron_unknown")
         self._touch()
-        return self.session.public()
+        self._load_loans(session)
+        return session.public()
+
+    def _load_loans(self, session: PatronSession) -> None:
+        if session.offline:
+            return
+        try:
+            answer = self.ils.patron_information(session.patron_id, session.pin, summary="charged")
+        except IlsError as error:
+            log.warning("loan list unavailable: %s", error)
+            return
+        session.loans = list(answer.charged_items)
 
     def renew(self, item_id: str | None = None) -> dict[str, Any]:
         session = self.session
         if session is None or not session.verified:
             raise CommandError("patron_unknown")
         self._touch()
+        if not item_id:
+            self._load_loans(session)
         items = [item_id] if item_id else list(session.loans)
         results: list[dict[str, Any]] = []
         for item in items:

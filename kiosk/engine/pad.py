@@ -39,6 +39,8 @@ class PadWatcher:
         on_state: Callable[[DeviceState, str], None],
         *,
         interval: float = 0.05,
+        busy_interval: float = 0.3,
+        busy: Callable[[], bool] = lambda: False,
         missing_rounds: int = 2,
     ) -> None:
         self.reader = reader
@@ -47,6 +49,8 @@ class PadWatcher:
         self.on_removed = on_removed
         self.on_state = on_state
         self.interval = interval
+        self.busy_interval = busy_interval
+        self.busy = busy
         self.missing_rounds = missing_rounds
         self.present: dict[bytes, PadTag] = {}
         self._missing: dict[bytes, int] = {}
@@ -85,7 +89,8 @@ class PadWatcher:
             try:
                 self.round()
                 self._set_state(DeviceState.READY)
-                wait = self.interval
+                # While items are being secured the antenna is theirs: inventory less often.
+                wait = self.busy_interval if self.busy() else self.interval
             except DeviceUnavailable as error:
                 self._set_state(DeviceState.UNAVAILABLE, str(error))
                 wait = 1.0

@@ -7,6 +7,7 @@ are local time from an injectable clock; offline replay passes its own.
 
 from __future__ import annotations
 
+import logging
 import queue
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from kiosk.ils.connection import SipConnection
+from kiosk.ils.errors import IlsError
 from kiosk.ils.url import IlsSettings, parse_ils_url
 from protocols.sip2 import (
     ACSStatusResponse,
@@ -49,6 +51,8 @@ from protocols.sip2 import (
     format_date,
 )
 from protocols.sip2.dates import format_iso_date
+
+log = logging.getLogger(__name__)
 
 R = TypeVar("R", bound=Message)
 
@@ -93,6 +97,20 @@ class IlsClient:
     def close(self) -> None:
         for connection in self._all:
             connection.close()
+
+    def connect_all(self) -> int:
+        """Open every pooled connection now (a daemon's start), so no patron waits for a
+        SIP2 login later; returns how many are up. Failures are left for the reconnect
+        logic of each call."""
+        up = 0
+        for connection in self._all:
+            try:
+                if not connection.connected:
+                    connection.connect()
+                up += 1
+            except IlsError as error:
+                log.warning("ILS not reachable at start: %s", error)
+        return up
 
     def __enter__(self) -> IlsClient:
         return self

@@ -119,11 +119,22 @@ class Journal(db.SqliteStore):
             return Txn.of(row)
 
     def step(
-        self, txn_id: str, state: str, note: dict[str, Any] | None = None, **fields: Any
+        self,
+        txn_id: str,
+        state: str,
+        note: dict[str, Any] | None = None,
+        *,
+        count: str | None = None,
+        **fields: Any,
     ) -> Txn:
-        """Move a transaction to ``state``, setting ``fields``; one appended journal step."""
+        """Move a transaction to ``state``, setting ``fields``; one appended journal step.
+
+        ``count`` adds one to that hourly statistic in the same write.
+        """
         now = _now()
         with self.write() as session:
+            if count is not None:
+                self._count(session, count, datetime.now())
             row = session.get(Transaction, txn_id)
             if row is None:
                 raise KeyError(txn_id)
@@ -176,13 +187,17 @@ class Journal(db.SqliteStore):
 
     def count(self, kind: str, when: datetime | None = None) -> None:
         """One more ``kind`` (checkout, checkin_failed, …) in the hour of ``when``."""
-        at = (when or datetime.now()).replace(minute=0, second=0, microsecond=0)
         with self.write() as session:
-            row = session.get(HourlyCount, (at, kind))
-            if row is None:
-                session.add(HourlyCount(hour=at, kind=kind, count=1))
-            else:
-                row.count += 1
+            self._count(session, kind, when or datetime.now())
+
+    @staticmethod
+    def _count(session: Any, kind: str, when: datetime) -> None:
+        at = when.replace(minute=0, second=0, microsecond=0)
+        row = session.get(HourlyCount, (at, kind))
+        if row is None:
+            session.add(HourlyCount(hour=at, kind=kind, count=1))
+        else:
+            row.count += 1
 
     def hourly(self) -> list[tuple[datetime, str, int]]:
         with self.read() as session:
