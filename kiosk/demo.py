@@ -1,10 +1,10 @@
-"""`muontra demo`: the ILS simulator and a scripted SIP2 session, played for a person.
+"""`muontra demo`: everything on simulators, played for a person.
 
-Until the kiosk engine lands, the demo shows the SIP2 link itself: it starts
-the simulator on a free loopback port with a seeded catalogue and walks a
-patron through login, patron information, checkout, checkin and renewal,
-printing every request and answer as a person reads them, next to the bytes
-on the wire.
+By default the kiosk demo (:mod:`kiosk.demo_kiosk`): the ILS simulator and the
+kiosk engine on simulated devices, a patron session and returns as the screen
+would show them. ``--sip2`` shows the SIP2 link itself instead: the simulator
+and a scripted session (login, patron information, checkout, checkin, renew),
+every request and answer next to the bytes on the wire.
 """
 
 from __future__ import annotations
@@ -41,9 +41,12 @@ PATRON, PIN = "P0001", "1234"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.description = (
-        "Start the SIP2 ILS simulator on a free loopback port and play a scripted "
-        "session against it (login, patron, checkout, checkin, renew), showing "
-        "each request and answer."
+        "Start the ILS simulator and the kiosk engine on simulated devices and play a "
+        "session for a person (identify, PIN, a stack, a missing part, the ILS going "
+        "away, a QR receipt, offline replay, returns). --sip2 shows the SIP2 link instead."
+    )
+    parser.add_argument(
+        "--sip2", action="store_true", help="show the SIP2 link message by message instead"
     )
     parser.add_argument(
         "--pause",
@@ -202,6 +205,10 @@ def play(out: TextIO = sys.stdout, pause: float = 0.0, raw: bool = False) -> int
 
 def run(args: argparse.Namespace) -> int:
     try:
+        if not args.sip2:
+            from kiosk.demo_kiosk import play_kiosk
+
+            return play_kiosk(sys.stdout, pause=args.pause)
         return play(pause=args.pause, raw=args.raw)
     except (OSError, ConnectionError) as exc:
         print(f"muontra demo: {exc}", file=sys.stderr)

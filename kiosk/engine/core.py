@@ -494,9 +494,9 @@ class Engine:
             self.end_session("return_mode")
         self.mode = "return"
         self._touch()
+        # Only items placed from now on are returns: what lies on the pad may be the
+        # books the last patron just borrowed, and returning those would undo her loans.
         self.bus.publish("mode", mode="return")
-        for tag in list(self.pad.present.values()):
-            self._on_tag_added(tag)
         return {"mode": "return"}
 
     def staff(self, action: str) -> dict[str, Any]:

@@ -3,7 +3,7 @@ import io
 from kiosk.demo import play
 
 
-def test_demo_plays_every_step_against_the_simulator() -> None:
+def test_sip2_demo_plays_every_step_against_the_simulator() -> None:
     out = io.StringIO()
     assert play(out) == 0
     text = out.getvalue()
@@ -13,3 +13,21 @@ def test_demo_plays_every_step_against_the_simulator() -> None:
     assert "Mượn thành công" in text  # the checkout succeeded, in the ILS's own words
     assert "đang được giữ cho bạn đọc khác" in text  # the hold for someone else refused it
     assert "CV alert_type             01" in text and "CV alert_type             04" in text
+
+
+def test_kiosk_demo_plays_a_session_for_a_person() -> None:
+    from kiosk.demo_kiosk import play_kiosk
+
+    out = io.StringIO()
+    assert play_kiosk(out) == 0
+    text = out.getvalue()
+    for number in range(1, 10):
+        assert f"── {number}. " in text
+    assert "PIN 0000 → Mã PIN không đúng" in text
+    assert "[B0001] Đã mượn / Checked out — hạn trả / due" in text
+    assert "[B0006] Thiếu phần 2 của bộ 2 phần" in text
+    assert "[B0002] Đã mượn (ngoại tuyến, sẽ đồng bộ sau)" in text
+    assert "[B0002] đồng bộ với ILS / replayed to the ILS: replayed" in text
+    assert "QR │ MUONTRA1 OUT" in text
+    assert "[B0009] Đã trả / Returned — Có bạn đọc khác đang đặt giữ" in text
+    assert "P0001" not in text.split("── 2.")[1]  # no patron id on the screen
