@@ -337,7 +337,7 @@ class Engine:
 
     def set_language(self, language: str) -> dict[str, Any]:
         if language not in self.config.device.languages:
-            raise CommandError("patron_unknown")
+            raise CommandError("unknown_language")
         self.language = language
         if self.session is not None:
             self.session.language = language
@@ -489,7 +489,7 @@ class Engine:
 
     def return_mode(self) -> dict[str, Any]:
         if self.config.device.role == "self-checkout":
-            raise CommandError("checkin_refused")
+            raise CommandError("return_not_here")
         if self.session is not None:
             self.end_session("return_mode")
         self.mode = "return"
@@ -509,7 +509,7 @@ class Engine:
             self.end_session("reset")
             self.sets.clear()
         else:
-            raise CommandError("patron_unknown")
+            raise CommandError("unknown_action")
         self.bus.publish("staff", action=action)
         return self.status()
 

@@ -74,6 +74,9 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Another patron is waiting for this item — leave it at the desk",
     ),
     "transit": ("Tài liệu cần chuyển về {destination}", "This item goes to {destination}"),
+    "unknown_language": ("Ngôn ngữ này chưa có", "This language is not available"),
+    "unknown_action": ("Thao tác không hợp lệ", "Unknown action"),
+    "return_not_here": ("Máy này không nhận trả sách", "This kiosk does not take returns"),
     "already_out": ("Tài liệu này đang được mượn", "This item is already on loan"),
 }
 

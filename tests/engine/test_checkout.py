@@ -63,3 +63,25 @@ def test_wrong_pin_is_limited(kiosk: Kiosk) -> None:
     with pytest.raises(CommandFailed) as still:
         kiosk.call("identify", method="typed", value="P0001")
     assert still.value.error["code"] == "pin_locked"
+
+
+def test_receipt_printed_and_statistics_counted(kiosk: Kiosk) -> None:
+    login(kiosk)
+    kiosk.call("sim_place", item_id="B0001")
+    kiosk.event("item", outcome="checked_out", item_id="B0001")
+    kiosk.call("done")
+    printed = kiosk.call("receipt", method="print")
+    assert printed == {"method": "print", "delivered": True}
+    kiosk.event("session_ended", reason="done")
+    hours = kiosk.call("statistics")["hours"]
+    assert [(h["kind"], h["count"]) for h in hours] == [("checkout", 1)]
+
+
+def test_language_switch_and_account(kiosk: Kiosk) -> None:
+    login(kiosk)
+    assert kiosk.call("language", language="en") == {"language": "en"}
+    account = kiosk.call("account")
+    assert account["language"] == "en" and set(account["loans"]) == {"B0010", "B0013"}
+    with pytest.raises(CommandFailed) as bad:
+        kiosk.call("language", language="fr")
+    assert bad.value.error["code"] == "unknown_language"
