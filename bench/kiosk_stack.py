@@ -80,6 +80,14 @@ def one_run() -> tuple[float, int]:
             elif event and event.get("outcome") in ("ils_refused", "security_failed"):
                 raise SystemExit(f"bench stack failed: {event}")
         total = time.perf_counter() - start
+        if os.environ.get("BENCH_TRACE"):
+            wall = time.time() - total
+            for event in client.result("history")["events"]:
+                if event["time"] >= wall - 0.01:
+                    print(
+                        f"   {(event['time'] - wall) * 1000:7.1f} ms  {event['event']} "
+                        f"{event.get('outcome', '')} {event.get('item_id', '')}"
+                    )
         assert run.process is not None
         memory = rss_kib(run.process.pid)
         return total, memory
