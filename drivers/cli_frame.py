@@ -8,6 +8,7 @@ import sys
 
 from drivers.cli_tag import parse_hex
 from protocols.readers import feig, feig_iso, threem
+from protocols.readers.resync import BadFrame
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -91,7 +92,7 @@ def _records(protocol: str, data: bytes) -> list[dict[str, object]]:
     )
     records = []
     for frame in frames:
-        if isinstance(frame, feig.BadFrame | threem.BadFrame):
+        if isinstance(frame, BadFrame):
             records.append({"crc_ok": False, "raw": frame.raw.hex(), "error": frame.reason})
         elif isinstance(frame, feig.FeigFrame):
             records.append(_feig_record(frame))

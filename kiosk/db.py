@@ -61,6 +61,51 @@ def alembic_config(
     return config
 
 
+def run_migrations(metadata: Any) -> None:
+    """The body of every ``migrations/env.py``: run alembic on the handed-over connection.
+
+    There is no alembic.ini: :func:`alembic_config` builds the configuration in
+    code and may hand over an open connection (the only way to migrate an
+    in-memory SQLite database, which lives and dies with its connection).
+    Without one, the URL in ``sqlalchemy.url`` is opened.
+    """
+    from alembic import context
+
+    def run(connection: Connection) -> None:
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            render_as_batch=True,  # SQLite alters tables by copying them
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    if context.is_offline_mode():
+        context.configure(
+            url=context.config.get_main_option("sqlalchemy.url"),
+            target_metadata=metadata,
+            literal_binds=True,
+            render_as_batch=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        run(connection)
+        return
+    url = context.config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("no connection and no sqlalchemy.url to migrate")
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            run(conn)
+    finally:
+        engine.dispose()
+
+
 def head_revision(migrations: Path) -> str | None:
     """The newest migration shipped with this version of muontra."""
     return ScriptDirectory.from_config(alembic_config(migrations)).get_current_head()

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from protocols.crc import CRC16_MCRF4XX
-from protocols.readers.resync import later_frame_start
+from protocols.readers.resync import BadFrame, FrameStream
 
 STX = 0x02
 MIN_ADVANCED = 7  # STX, 2 length, address, command, 2 CRC
@@ -112,69 +112,19 @@ def _check(frame: bytes) -> bool:
     return frame[-2] == crc & 0xFF and frame[-1] == crc >> 8
 
 
-@dataclass(frozen=True, slots=True)
-class BadFrame:
-    """Bytes that looked like a frame but whose CRC did not match; skipped."""
-
-    raw: bytes
-    reason: str
-
-
-class FeigParser:
+class FeigParser(FrameStream[FeigFrame]):
     """Advanced-protocol frames from a byte stream in any chunking."""
 
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-        self.skipped = 0
+    starts = (STX,)
 
-    @property
-    def pending(self) -> int:
-        """Bytes held while waiting for the rest of a frame."""
-        return len(self._buffer)
+    def frame_length(self, buffer: bytes | bytearray, offset: int) -> int | None:
+        return _advanced_length(buffer, offset)
 
-    def resync(self) -> list[FeigFrame | BadFrame]:
-        """The line went quiet inside a frame: its start byte was noise; look past it."""
-        if not self._buffer:
-            return []
-        self.skipped += 1
-        del self._buffer[:1]
-        return self.feed(b"")
+    def crc_ok(self, frame: bytes) -> bool:
+        return _check(frame)
 
-    def feed(self, data: bytes) -> list[FeigFrame | BadFrame]:
-        buffer = self._buffer
-        buffer += data
-        out: list[FeigFrame | BadFrame] = []
-        while True:
-            start = buffer.find(STX)
-            if start < 0:
-                self.skipped += len(buffer)
-                buffer.clear()
-                return out
-            if start:
-                self.skipped += start
-                del buffer[:start]
-            if len(buffer) < 3:
-                return out
-            length = buffer[1] << 8 | buffer[2]
-            if not MIN_ADVANCED <= length <= MAX_FRAME:
-                self.skipped += 1
-                del buffer[:1]  # not a frame start after all
-                continue
-            if len(buffer) < length:
-                later = later_frame_start(buffer, (STX,), _advanced_length, _check)
-                if later < 0:
-                    return out
-                self.skipped += later
-                del buffer[:later]
-                continue
-            frame = bytes(buffer[:length])
-            if _check(frame):
-                out.append(FeigFrame(frame[3], frame[4], frame[5:-2]))
-                del buffer[:length]
-            else:
-                out.append(BadFrame(frame, "CRC mismatch"))
-                self.skipped += 1
-                del buffer[:1]  # resynchronise on the next STX
+    def build(self, frame: bytes) -> FeigFrame:
+        return FeigFrame(frame[3], frame[4], frame[5:-2])
 
 
 def decode_frames(data: bytes) -> list[FeigFrame | BadFrame]:

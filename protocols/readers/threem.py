@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from protocols.crc import CRC16_GENIBUS
-from protocols.readers.resync import later_frame_start
+from protocols.readers.resync import BadFrame, FrameStream
 
 START = 0xD6
 STARTS = (0xD5, 0xD6)
@@ -129,12 +129,6 @@ class ThreeMFrame:
         return bytes([self.start]) + covered + bytes([crc >> 8, crc & 0xFF])
 
 
-@dataclass(frozen=True, slots=True)
-class BadFrame:
-    raw: bytes
-    reason: str
-
-
 def _crc_matches(frame: bytes) -> bool:
     crc = CRC16_GENIBUS(frame[1:-2])
     return frame[-2] == crc >> 8 and frame[-1] == crc & 0xFF
@@ -147,62 +141,19 @@ def _frame_length(buffer: bytes | bytearray, offset: int) -> int | None:
     return length + 3 if 3 <= length <= MAX_LENGTH else None
 
 
-class ThreeMParser:
+class ThreeMParser(FrameStream[ThreeMFrame]):
     """Frames from a byte stream in any chunking; noise skipped, bad CRCs reported, resync."""
 
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-        self.skipped = 0
+    starts = STARTS
 
-    @property
-    def pending(self) -> int:
-        """Bytes held while waiting for the rest of a frame."""
-        return len(self._buffer)
+    def frame_length(self, buffer: bytes | bytearray, offset: int) -> int | None:
+        return _frame_length(buffer, offset)
 
-    def resync(self) -> list[ThreeMFrame | BadFrame]:
-        """The line went quiet inside a frame: its start byte was noise; look past it."""
-        if not self._buffer:
-            return []
-        self.skipped += 1
-        del self._buffer[:1]
-        return self.feed(b"")
+    def crc_ok(self, frame: bytes) -> bool:
+        return _crc_matches(frame)
 
-    def feed(self, data: bytes) -> list[ThreeMFrame | BadFrame]:
-        buffer = self._buffer
-        buffer += data
-        out: list[ThreeMFrame | BadFrame] = []
-        while True:
-            start = next((i for i, byte in enumerate(buffer) if byte in STARTS), -1)
-            if start < 0:
-                self.skipped += len(buffer)
-                buffer.clear()
-                return out
-            if start:
-                self.skipped += start
-                del buffer[:start]
-            if len(buffer) < 3:
-                return out
-            length = buffer[1] << 8 | buffer[2]
-            if not 3 <= length <= MAX_LENGTH:
-                self.skipped += 1
-                del buffer[:1]
-                continue
-            total = length + 3
-            if len(buffer) < total:
-                later = later_frame_start(buffer, STARTS, _frame_length, _crc_matches)
-                if later < 0:
-                    return out
-                self.skipped += later
-                del buffer[:later]
-                continue
-            frame = bytes(buffer[:total])
-            if _crc_matches(frame):
-                out.append(ThreeMFrame(frame[3], frame[4:-2], start=frame[0]))
-                del buffer[:total]
-            else:
-                out.append(BadFrame(frame, "CRC mismatch"))
-                self.skipped += 1
-                del buffer[:1]
+    def build(self, frame: bytes) -> ThreeMFrame:
+        return ThreeMFrame(frame[3], frame[4:-2], start=frame[0])
 
 
 def decode_frames(data: bytes) -> list[ThreeMFrame | BadFrame]:
