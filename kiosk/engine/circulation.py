@@ -76,7 +76,9 @@ class Circulation:
         self.clock = clock
         self.ils_online = True
         self._ils_queue: queue.Queue[tuple[str, Any] | None] = queue.Queue()
-        self._tag_queue: queue.Queue[Txn | None] = queue.Queue()
+        # (transaction, what the ILS said): the tag worker journals both in its "securing"
+        # step, so the ILS worker goes on to the next item without a write of its own.
+        self._tag_queue: queue.Queue[tuple[Txn, dict[str, Any]] | None] = queue.Queue()
         self._pending = 0
         self._pending_lock = threading.Condition()
         self._threads: list[threading.Thread] = []
@@ -122,7 +124,7 @@ class Circulation:
     def finish(self, txn: Txn) -> None:
         """Retry the security step of a flagged transaction (its tag is back on the pad)."""
         self._busy(+1)
-        self._tag_queue.put(txn)
+        self._tag_queue.put((txn, {}))
 
     # --- the ILS worker ------------------------------------------------------------------
 
@@ -197,15 +199,15 @@ class Circulation:
             self.journal.count("checkout_failed")
             self._done(txn, "ils_refused")
             return
-        txn = self.journal.step(
-            txn.id,
-            "ils_ok",
-            due_date=_due(answer.due_date),
-            title=answer.title or None,
-            ils_message=message,
-        )
+        # The loan exists now. If the power goes before the tag worker journals it, the
+        # journal still says "started" and reconcile finds the loan at the ILS.
         crash_point("checkout:ils_ok")
-        self._tag_queue.put(txn)
+        answered = {
+            "due_date": _due(answer.due_date),
+            "title": answer.title or None,
+            "ils_message": message,
+        }
+        self._tag_queue.put((txn, answered))
 
     def _offline_checkout(self, txn: Txn, borrower: Borrower, reason: str) -> None:
         if not self.offline_enabled or borrower.offline_allowed <= 0:
@@ -216,7 +218,7 @@ class Circulation:
             return
         txn = self.journal.step(txn.id, "ils_ok", offline=True, detail=f"offline: {reason}")
         crash_point("checkout:ils_ok")
-        self._tag_queue.put(txn)
+        self._tag_queue.put((txn, {}))
 
     def _ils_checkin(self, item: Item) -> None:
         now = self.clock()
@@ -240,7 +242,7 @@ class Circulation:
                 self._done(txn, "ils_unavailable")
                 return
             txn = self.journal.step(txn.id, "ils_ok", offline=True, detail=f"offline: {error}")
-            self._tag_queue.put(txn)
+            self._tag_queue.put((txn, {}))
             return
         self.ils_online = True
         message = " ".join(answer.screen_messages) or None
@@ -260,21 +262,22 @@ class Circulation:
             txn.id, "ils_ok", title=answer.title or None, ils_message=message, detail=alert
         )
         crash_point("checkin:ils_ok")
-        self._tag_queue.put(txn)
+        self._tag_queue.put((txn, {}))
 
     # --- the tag worker ------------------------------------------------------------------
 
     def _tag_loop(self) -> None:
-        while (txn := self._tag_queue.get()) is not None:
+        while (job := self._tag_queue.get()) is not None:
+            txn, answered = job
             try:
-                self._secure(txn)
+                self._secure(txn, answered)
             except Exception:
                 log.exception("tag worker failed on %s", txn.id)
                 self._busy(-1)
 
-    def _secure(self, txn: Txn) -> None:
+    def _secure(self, txn: Txn, answered: dict[str, Any]) -> None:
         secured = bool(txn.security_target)
-        txn = self.journal.step(txn.id, "securing")
+        txn = self.journal.step(txn.id, "securing", **answered)
         crash_point(f"{txn.kind}:securing")
         results = self.secure_tags(txn.tag_uids, secured)
         failed = [r for r in results if not r.verified]
