@@ -45,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
     from kiosk.engine.api import ApiServer
     from kiosk.engine.core import Engine
 
+    # Several I/O threads (ILS worker, tag worker, pad) hand the GIL to each other
+    # all the time; a shorter switch interval keeps an answer that has arrived
+    # from waiting behind another thread's slice (the default is 5 ms).
+    sys.setswitchinterval(0.0005)
     engine = Engine(config)
     stop = threading.Event()
 

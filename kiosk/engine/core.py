@@ -111,6 +111,8 @@ class Engine:
         self.sets: dict[str, PendingSet] = {}
         self.returned: dict[bytes, float] = {}
         self.last_summary: dict[str, Any] | None = None
+        # UIDs of flagged transactions, so a tag arriving costs no database read.
+        self.flagged_uids: set[bytes] = set()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.started = time.time()
@@ -122,6 +124,8 @@ class Engine:
         report = reconcile(self.journal, self.ils, self.reader, self.reader_lock, self.circulation)
         for line in report:
             self.bus.publish("reconciled", **line)
+        for txn in self.journal.in_states({"flagged"}):
+            self.flagged_uids.update(txn.tag_uids)
         self.circulation.start()
         self.pad.start()
         for name, target in (
@@ -286,6 +290,8 @@ class Engine:
         threading.Thread(target=target, args=args, name=name, daemon=True).start()
 
     def _remember_patron(self, session: PatronSession, pin: str | None, blocked: bool) -> None:
+        # The hash is deliberately slow CPU work: let the stack on the pad go first.
+        self.circulation.wait_idle(60)
         ref = session.ref
         self.cache.good_pin(ref)
         self.cache.remember(
@@ -529,7 +535,9 @@ class Engine:
 
     def _on_tag_added(self, tag: PadTag) -> None:
         self._touch()
-        flagged = [t for t in self.journal.in_states({"flagged"}) if tag.uid in t.tag_uids]
+        flagged = []
+        if tag.uid in self.flagged_uids:
+            flagged = [t for t in self.journal.in_states({"flagged"}) if tag.uid in t.tag_uids]
         if flagged and tag.read is not None:
             for txn in flagged:
                 self.circulation.finish(txn)
@@ -596,7 +604,10 @@ class Engine:
             return  # already on its way or done in this session
         offline = self.config.offline
         allowed = offline.max_items_per_patron - session.offline_items
-        total_left = offline.max_items_total - len(self.journal.in_states({"offline_done"}))
+        total_left = offline.max_items_total
+        if session.offline or not self.circulation.ils_online:
+            # Only worth a database read when the ILS is away.
+            total_left -= len(self.journal.in_states({"offline_done"}))
         borrower = Borrower(
             session.patron_id,
             session.ref,
@@ -632,6 +643,7 @@ class Engine:
         )
         result = {**result, "success": success}
         if result.get("flagged"):
+            self.flagged_uids.update(bytes.fromhex(u) for u in result.get("uids", ()))
             # Seen again (still there, or put back) it is finished: see _on_tag_added.
             self.pad.forget(tuple(bytes.fromhex(u) for u in result.get("uids", ())))
         session = self.session
