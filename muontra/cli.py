@@ -33,6 +33,7 @@ COMMANDS: dict[str, Command] = {
     "tag": Command("RFID tag tools: decode, read and program tags", "drivers.cli_tag"),
     "frame": Command("decode RFID reader frames sniffed from a serial line", "drivers.cli_frame"),
     "config": Command("check and show device configuration files", "kiosk.config.cli"),
+    "ui": Command("the PySide6 touchscreen (a client of the engine's local API)", "ui.cli"),
 }
 
 
