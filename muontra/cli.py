@@ -26,6 +26,7 @@ class Command:
 COMMANDS: dict[str, Command] = {
     "demo": Command("run everything on simulators and play a session for a person", "kiosk.demo"),
     "kiosk": Command("run the kiosk engine (self-checkout, return station)", "kiosk.engine.cli"),
+    "gate": Command("run the security gate (inventory loop, alarms, people counter)", "gates.cli"),
     "scenario": Command("run scenario files end to end on simulators", "kiosk.scenario.cli"),
     "ils-sim": Command("run the SIP2 ILS simulator (SQLite catalogue)", "kiosk.ils.sim.cli"),
     "sip2": Command("SIP2 tools: decode traffic, check a real ILS (doctor)", "kiosk.ils.cli"),

@@ -1,0 +1,491 @@
+"""The gate at work: one inventory loop per reader, alarms, outputs, the people counter.
+
+Why it is built this way:
+
+- **One thread per reader**, each running inventory rounds back to back: a
+  round already takes air time on real hardware, so the loop never spins; an
+  instant reader (``sim://…?timing=0``) gets a short wait instead. A reader
+  that is unplugged makes its own loop retry while the others keep alarming.
+- **Lights and buzzer first.** The alarm is decided from the inventory answer
+  alone (AFI / EAS) whenever no kiosk report needs the item id, the outputs
+  are switched at once, and only then is the tag's memory read for the item
+  id, the event published, the title asked of the ILS and the count written —
+  the slow parts in a background worker, so the next round is not delayed.
+- **Each UID is read once**: the item id is cached, so a tag that stays in the
+  field costs one inventory slot per round and nothing more.
+- Kiosk reports (checkouts, failed security writes) reach the decision through
+  :meth:`GateController.kiosk_event`, whatever carries them (MQTT, the API).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from drivers.interfaces import (
+    DeviceError,
+    DeviceState,
+    DeviceUnavailable,
+    Inputs,
+    Outputs,
+    TagReader,
+    TagSeen,
+)
+from drivers.registry import open_device
+from drivers.tag_memory import read_tag
+from gates.decision import Alarm, GateDecider
+from gates.people import Direction, PeopleCounter, PeoplePass
+from gates.store import GateStore, today
+from kiosk.config.model import DeviceConfig
+from kiosk.engine.events import EventBus
+
+log = logging.getLogger(__name__)
+
+INSTANT_ROUND = 0.002
+"""A round shorter than this took no air time (a simulator): wait IDLE_WAIT after it."""
+IDLE_WAIT = 0.02
+RETRY_WAIT = 0.5
+"""Between attempts to reach an unavailable reader or beam sensor."""
+BEAM_POLL = 0.05
+HEALTHY_AGE = 10.0
+"""A loop that has not gone round for this long is hung: the watchdog stops being fed."""
+ITEM_CACHE = 50_000
+READ_ATTEMPTS = 3
+"""Tries to read a tag's memory in one pass before it is left unknown."""
+
+
+class ItemLookup(Protocol):
+    """What the gate asks the ILS: the title of an alarming item (IlsClient fits)."""
+
+    def item_information(self, item_id: str) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    item_id: str | None
+    """None: the memory did not decode (blank tag, unknown model)."""
+    owner: str | None = None
+
+
+class GateController:
+    def __init__(
+        self,
+        config: DeviceConfig,
+        bus: EventBus,
+        *,
+        ils: ItemLookup | None = None,
+        store: GateStore | None = None,
+        readers: Sequence[TagReader] | None = None,
+        outputs: Outputs | None = None,
+        beams: Inputs | None = None,
+        clock: Callable[[], float] = time.time,
+        pass_window: float = 3.0,
+    ) -> None:
+        if config.gate is None:
+            raise ValueError("the gate controller needs a [gate] section")
+        self.config = config
+        self.gate = config.gate
+        self.gate_id = config.device.id
+        self.bus = bus
+        self.ils = ils
+        self.store = store
+        self.clock = clock
+        self.pass_window = pass_window
+        self.policy = config.security.to_policy()
+        self.decider = GateDecider(self.policy, pass_window, self.gate.grace_minutes)
+        self.owners = frozenset(config.tags.owner_libraries)
+        self.readers: list[TagReader] = (
+            list(readers) if readers is not None else [open_device(u) for u in self.gate.readers]
+        )
+        if outputs is None and config.devices.outputs and self.gate.alarm_outputs:
+            outputs = open_device(config.devices.outputs)
+        self.outputs = outputs
+        if beams is None and self.gate.beams:
+            beams = open_device(self.gate.beams)
+        self.beams = beams
+        self.counter = PeopleCounter()
+        self.alarms = 0
+        self._decide = threading.Lock()
+        self._people = threading.Lock()
+        self._items: dict[bytes, _Item] = {}
+        self._read_failures: dict[bytes, int] = {}
+        self._states: dict[str, DeviceState] = {}
+        self._heartbeats: dict[str, float] = {}
+        self._later: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # --- life cycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._claim_outputs()
+        now = time.monotonic()
+        for index, reader in enumerate(self.readers):
+            self._heartbeats[reader.url] = now
+            self._spawn(f"gate-reader-{index}", self._reader_loop, reader)
+        if self.beams is not None:
+            self._heartbeats["beams"] = now
+            self._spawn("gate-beams", self._beam_loop, self.beams)
+        self._spawn("gate-after", self._after_loop)
+        log.info("gate %s running with %d reader(s)", self.gate_id, len(self.readers))
+
+    def _claim_outputs(self) -> None:
+        """Take the output pins now, so the first alarm does not wait for them."""
+        opener = getattr(self.outputs, "open", None)
+        if opener is None:
+            return
+        try:
+            opener()
+            self._set_state("outputs", DeviceState.READY)
+        except DeviceError as error:
+            self._set_state("outputs", DeviceState.UNAVAILABLE, str(error))
+
+    def _spawn(self, name: str, target: Callable[..., None], *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._later.put(None)
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads.clear()
+        for reader in self.readers:
+            _quietly(reader.close)
+        if self.outputs is not None:
+            _quietly(self.outputs.close)
+        if self.beams is not None:
+            _quietly(self.beams.close)
+
+    def healthy(self, max_age: float = HEALTHY_AGE) -> bool:
+        """Every loop went round recently (an unplugged reader's retry loop counts)."""
+        if not self._threads:
+            return False
+        now = time.monotonic()
+        return all(now - beat < max_age for beat in self._heartbeats.values())
+
+    # --- what others tell the gate -------------------------------------------------------
+
+    def kiosk_event(self, event: dict[str, Any]) -> None:
+        """A kiosk's item event (its local API or MQTT): checkouts, failed security writes."""
+        item_id = event.get("item_id")
+        if not isinstance(item_id, str) or not item_id:
+            return
+        outcome = event.get("outcome")
+        when = float(event.get("time") or self.clock())
+        with self._decide:
+            if outcome in ("checked_out", "offline_checked_out"):
+                self.decider.checked_out(item_id, when)
+            elif outcome == "security_failed" and event.get("kind") == "checkout":
+                self.decider.kiosk_write_failed(item_id)
+            elif outcome in ("returned", "offline_returned"):
+                self.decider.returned(item_id)
+            else:
+                return
+        # The kiosk knows which tags carry the item: no need to read them here.
+        for uid in event.get("uids") or ():
+            try:
+                self._remember(bytes.fromhex(uid), _Item(item_id))
+            except (TypeError, ValueError):
+                continue
+        log.info("kiosk reported %s for item %s", outcome, item_id)
+
+    def report_missing(self, item_id: str, missing: bool = True) -> None:
+        with self._decide:
+            if missing:
+                self.decider.missing(item_id)
+            else:
+                self.decider.found(item_id)
+
+    # --- the inventory loop --------------------------------------------------------------
+
+    def _reader_loop(self, reader: TagReader) -> None:
+        url = reader.url
+        while not self._stop.is_set():
+            self._heartbeats[url] = time.monotonic()
+            started = time.monotonic()
+            try:
+                tags = reader.inventory()
+                self._set_state(url, DeviceState.READY)
+                self.round(reader, tags)
+            except DeviceUnavailable as error:
+                self._set_state(url, DeviceState.UNAVAILABLE, str(error))
+                self._stop.wait(RETRY_WAIT)
+                continue
+            except DeviceError as error:
+                log.warning("%s: inventory failed: %s", url, error)
+                self._stop.wait(RETRY_WAIT)
+                continue
+            except Exception:
+                log.exception("%s: inventory round failed", url)
+                self._stop.wait(RETRY_WAIT)
+                continue
+            if time.monotonic() - started < INSTANT_ROUND:
+                self._stop.wait(IDLE_WAIT)
+
+    def round(self, reader: TagReader, tags: Sequence[TagSeen]) -> list[Alarm]:
+        """Decide on one inventory answer; outputs switch inside, before anything else."""
+        now = self.clock()
+        alarms: list[Alarm] = []
+        # One unaddressed EAS alarm command answers for the whole field: only when
+        # some tag has its bit set are the tags asked one by one.
+        any_eas = bool(tags) and self.policy.use_eas and reader.eas_alarm(None)
+        for tag in tags:
+            try:
+                alarm = self._decide_tag(reader, tag, now, any_eas)
+            except DeviceUnavailable:
+                raise
+            except DeviceError as error:  # the tag left during an addressed command
+                log.debug("%s: tag %s: %s", reader.url, tag.uid_hex, error)
+                continue
+            if alarm is not None:
+                alarms.append(alarm)
+        for alarm in alarms:
+            self._after_alarm(reader, alarm)
+        return alarms
+
+    def _decide_tag(
+        self, reader: TagReader, tag: TagSeen, now: float, any_eas: bool
+    ) -> Alarm | None:
+        uid = tag.uid
+        item = self._items.get(uid)
+        with self._decide:
+            need_id = item is None and (bool(self.owners) or self.decider.needs_item_id(now))
+            settled = self.decider.alarmed_in_pass(uid, now)
+        if need_id and not settled:
+            item = self._read(reader, uid)
+        if item is not None and item.owner and self.owners and item.owner not in self.owners:
+            return None  # another library's item: not ours to stop
+        afi, eas = tag.afi, None
+        if not settled:
+            if afi is None and self.policy.use_afi:
+                afi = reader.system_info(uid).afi
+            if self.policy.use_eas:
+                eas = any_eas and reader.eas_alarm(uid)
+        with self._decide:
+            alarm = self.decider.seen(uid, afi, eas, item.item_id if item else None, now)
+        if alarm is not None:
+            self._sound()
+        return alarm
+
+    def _sound(self) -> None:
+        outputs = self.outputs
+        if outputs is None:
+            return
+        failed = False
+        for name in self.gate.alarm_outputs:
+            try:
+                outputs.pulse(name, self.gate.alarm_seconds)
+            except Exception as error:
+                failed = True
+                log.error("alarm output %s failed: %s", name, error)
+                self._set_state("outputs", DeviceState.UNAVAILABLE, str(error))
+        if not failed and self._states.get("outputs") is DeviceState.UNAVAILABLE:
+            self._set_state("outputs", DeviceState.READY)
+
+    def _read(self, reader: TagReader, uid: bytes) -> _Item | None:
+        """The item id on the tag, read once per UID; None when the tag did not answer."""
+        known = self._items.get(uid)
+        if known is not None:
+            return known
+        if self._read_failures.get(uid, 0) >= READ_ATTEMPTS:
+            return None
+        try:
+            read = read_tag(reader, uid)
+        except DeviceUnavailable:
+            raise
+        except DeviceError as error:
+            if len(self._read_failures) >= ITEM_CACHE:
+                self._read_failures.clear()
+            self._read_failures[uid] = self._read_failures.get(uid, 0) + 1
+            log.debug("%s: reading %s failed: %s", reader.url, uid.hex().upper(), error)
+            return None
+        if read.tag is None:
+            log.info("%s: tag %s: %s", reader.url, uid.hex().upper(), read.error)
+            item = _Item(None)
+        else:
+            item = _Item(read.tag.item_id or None, read.tag.owner_library or None)
+        self._remember(uid, item)
+        return item
+
+    def _remember(self, uid: bytes, item: _Item) -> None:
+        if len(self._items) >= ITEM_CACHE:
+            for old in list(self._items)[: ITEM_CACHE // 2]:
+                del self._items[old]
+        self._items[uid] = item
+        self._read_failures.pop(uid, None)
+
+    def _after_alarm(self, reader: TagReader, alarm: Alarm) -> None:
+        """After the outputs: the item id if it was not needed to decide, then the event."""
+        if alarm.item_id is None:
+            try:
+                item = self._read(reader, alarm.uid)
+            except DeviceUnavailable:
+                item = None
+            if item is not None and item.item_id is not None:
+                alarm = replace(alarm, item_id=item.item_id)
+        with self._decide:
+            self.alarms += 1
+        direction = self._direction()
+        event = self.bus.publish(
+            "alarm",
+            gate=self.gate_id,
+            time=alarm.time,
+            reader=reader.url,
+            uid=alarm.uid_hex,
+            item_id=alarm.item_id,
+            reason=alarm.reason.value,
+            vi=alarm.vi,
+            en=alarm.en,
+            direction=direction.value if direction is not None else None,
+            title=None,
+        )
+        log.warning(
+            "ALARM at %s: item %s (%s)", self.gate_id, alarm.item_id or "?", alarm.reason.value
+        )
+        self._count("alarm")
+        if alarm.item_id is not None and self.ils is not None:
+            item_id, seq = alarm.item_id, event["seq"]
+            self._later.put(lambda: self._title(item_id, seq))
+
+    def _title(self, item_id: str, seq: int) -> None:
+        assert self.ils is not None
+        try:
+            title = getattr(self.ils.item_information(item_id), "title", None)
+        except Exception as error:
+            log.warning("no title for %s from the ILS: %s", item_id, error)
+            return
+        if title:
+            self.bus.publish(
+                "alarm_title", gate=self.gate_id, alarm_seq=seq, item_id=item_id, title=title
+            )
+
+    def _set_state(self, device: str, state: DeviceState, detail: str = "") -> None:
+        if self._states.get(device) is state:
+            return
+        self._states[device] = state
+        if state is DeviceState.UNAVAILABLE:
+            log.warning("%s unavailable: %s", device, detail)
+        else:
+            log.info("%s %s", device, state.value)
+        self.bus.publish(
+            "device", gate=self.gate_id, device=device, state=state.value, detail=detail
+        )
+
+    # --- beams -----------------------------------------------------------------------------
+
+    def _beam_loop(self, beams: Inputs) -> None:
+        while not self._stop.is_set():
+            self._heartbeats["beams"] = time.monotonic()
+            try:
+                change = beams.poll(BEAM_POLL)
+                self._set_state("beams", DeviceState.READY)
+            except DeviceError as error:
+                self._set_state("beams", DeviceState.UNAVAILABLE, str(error))
+                self._stop.wait(RETRY_WAIT)
+                continue
+            with self._people:
+                if change is None:
+                    passes = self.counter.tick(time.monotonic())
+                else:
+                    passes = self.counter.feed(change)
+            for done in passes:
+                self._passed(done)
+
+    def _passed(self, done: PeoplePass) -> None:
+        self.bus.publish(
+            "people",
+            gate=self.gate_id,
+            direction=done.direction.value,
+            seconds=round(done.ended - done.started, 3),
+        )
+        self._count(done.direction.value)
+
+    def _direction(self) -> Direction | None:
+        """Which way the person alarming is going: the pass under way, or one just ended."""
+        with self._people:
+            heading = self.counter.heading()
+            last = self.counter.last_pass()
+        if heading is not None:
+            return heading
+        if last is not None and time.monotonic() - last.ended < self.pass_window:
+            return None if last.direction is Direction.ABORTED else last.direction
+        return None
+
+    # --- counts and status -------------------------------------------------------------------
+
+    def _count(self, kind: str) -> None:
+        store = self.store
+        if store is None:
+            return
+        at = datetime.now()
+        self._later.put(lambda: store.add(kind, at))
+
+    def _after_loop(self) -> None:
+        """Slow follow-ups of alarms and passes (ILS, database), one at a time, off the loops.
+
+        Not part of :meth:`healthy`: an ILS that is down makes title lookups wait
+        for their timeout, which is no reason for systemd to restart the gate.
+        """
+        while True:
+            job = self._later.get()
+            if job is None:
+                return
+            try:
+                job()
+            except Exception:
+                log.exception("gate follow-up failed")
+
+    def counts(self, since: datetime | None = None) -> dict[str, int]:
+        """People in / out / aborted and alarms since ``since`` (default: today, local time)."""
+        start = since if since is not None else today(datetime.now())
+        if self.store is not None:
+            return self.store.counts(start)
+        # Without a database: what the counter remembers (since this process started).
+        offset = time.monotonic() - datetime.now().timestamp()
+        people = self.counter.counts(start.timestamp() + offset)
+        return {
+            "in": people.entered,
+            "out": people.left,
+            "aborted": people.aborted,
+            "alarm": self.alarms,
+        }
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "gate": self.gate_id,
+            "healthy": self.healthy(),
+            "readers": {
+                r.url: self._states.get(r.url, DeviceState.CONNECTING).value for r in self.readers
+            },
+            "outputs": self.outputs.url if self.outputs is not None else None,
+            "beams": self._states.get("beams", DeviceState.CONNECTING).value
+            if self.beams is not None
+            else None,
+            "alarms_since_start": self.alarms,
+            "today": self.counts(),
+        }
+
+    def hourly(self, hours: float = 24) -> list[dict[str, Any]]:
+        if self.store is None:
+            return []
+        since = datetime.now() - timedelta(hours=hours)
+        return [
+            {"hour": hour.isoformat(), "kind": kind, "count": count}
+            for hour, kind, count in self.store.hourly(since)
+        ]
+
+
+def _quietly(close: Callable[[], None]) -> None:
+    try:
+        close()
+    except Exception:
+        log.debug("closing failed", exc_info=True)
