@@ -35,6 +35,9 @@ COMMANDS: dict[str, Command] = {
     "frame": Command("decode RFID reader frames sniffed from a serial line", "drivers.cli_frame"),
     "config": Command("check and show device configuration files", "kiosk.config.cli"),
     "ui": Command("the PySide6 touchscreen (a client of the engine's local API)", "ui.cli"),
+    "events": Command(
+        "print a site's live events from MQTT (the staff alarm view)", "kiosk.mqtt.cli_events"
+    ),
 }
 
 

@@ -1,0 +1,595 @@
+"""The device's MQTT link (paho-mqtt 2.x): birth and will, the outbox sender, commands.
+
+Why it is built this way:
+
+- **Nothing is published straight from the engine.** Events go to the durable
+  :class:`~kiosk.mqtt.outbox.Outbox`; one sender thread publishes its rows in
+  id order at QoS 1 and deletes a row only on the broker's PUBACK. A broker
+  outage, a lost network or a restart loses nothing.
+- **A bounded in-flight window** (20 by default): the sender hands paho at most
+  that many unacknowledged messages, so a long outbox never becomes a long
+  queue in memory, and the broker's own in-flight limit is respected.
+- **Re-sending.** Within one process paho keeps the unacknowledged messages and
+  sends them again (DUP) after a reconnect, under the same message id, so the
+  PUBACK still finds its outbox row. After a process restart the outbox sends
+  every row again. Either way a consumer may see a message twice and drops the
+  repeated payload id.
+- **Presence.** The last will is a retained ``offline`` state; every connect
+  publishes a retained ``online`` state (the birth). A clean stop publishes
+  ``offline`` itself, since a clean DISCONNECT suppresses the will.
+- **Reconnects** are paho's own loop with its exponential backoff
+  (``reconnect_delay_set``); a refused login is kept as the ``auth_failed``
+  state so that monitoring (and the staff console) can say so plainly.
+- **Privacy.** Only payloads built by :mod:`protocols.mqtt` go out, and nothing
+  here logs a payload: log lines name topics, ids and counts.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import queue
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.reasoncodes import ReasonCode
+
+from kiosk.engine.events import EventBus
+from kiosk.mqtt.outbox import Outbox, OutboxEntry
+from protocols.mqtt import payloads, topics
+from protocols.mqtt.payloads import Command, Envelope, PayloadError, Result, State, Telemetry
+from protocols.mqtt.topics import Channel, TopicError
+
+if TYPE_CHECKING:
+    from kiosk.config.model import DeviceSection, MqttSection
+
+__all__ = [
+    "Bridge",
+    "CommandOutcome",
+    "LinkSettings",
+    "LinkState",
+    "MqttLink",
+    "bridge",
+]
+
+log = logging.getLogger(__name__)
+
+# CONNACK reason codes that mean "your login is wrong", in MQTT 5 numbering (paho maps
+# the MQTT 3.1.1 return codes 4 and 5 onto 134 and 135).
+_AUTH_REFUSED = frozenset({134, 135})
+_SEEN_COMMANDS = 1000
+_READ_AHEAD = 200  # outbox rows read per query
+
+
+def _software_version() -> str:
+    try:
+        return metadata.version("muontra")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _now_iso() -> str:
+    return payloads.iso_time(time.time())
+
+
+class LinkState(StrEnum):
+    STARTING = "starting"
+    ONLINE = "online"
+    OFFLINE = "offline"
+    """Not connected; paho is retrying with backoff."""
+    AUTH_FAILED = "auth_failed"
+    """The broker refused the user name or password; still retrying, slowly."""
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSettings:
+    """Where the broker is and who this device is (see :meth:`from_config`)."""
+
+    host: str
+    site: str
+    device: str
+    port: int = 8883
+    tls: bool = True
+    ca_file: Path | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    client_id: str | None = None
+    prefix: str = "muontra"
+    version: str = field(default_factory=_software_version)
+    keepalive: int = 30
+    max_inflight: int = 20
+    reconnect_min: int = 1
+    reconnect_max: int = 30
+    telemetry_every: float = 0.0
+    """Seconds between health reports while online; 0: only when :meth:`publish_telemetry`."""
+
+    @classmethod
+    def from_config(cls, mqtt_section: MqttSection, device: DeviceSection) -> LinkSettings:
+        return cls(
+            host=mqtt_section.host,
+            port=mqtt_section.port,
+            tls=mqtt_section.tls,
+            ca_file=mqtt_section.ca_file,
+            username=mqtt_section.username,
+            password=mqtt_section.password(),
+            client_id=mqtt_section.client_id,
+            prefix=mqtt_section.topic_prefix,
+            site=device.site,
+            device=device.id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CommandOutcome:
+    """What a command handler answers; published as the command's result."""
+
+    ok: bool
+    detail: str | None = None
+
+
+CommandHandler = Callable[[Command], CommandOutcome]
+
+
+class MqttLink:
+    """One device's connection to the fleet broker. :meth:`start`, then :meth:`stop`."""
+
+    def __init__(
+        self,
+        settings: LinkSettings,
+        outbox: Outbox,
+        on_command: CommandHandler | None = None,
+    ) -> None:
+        self.settings = settings
+        self.outbox = outbox
+        self.on_command = on_command
+        self._base = topics.device_base(settings.prefix, settings.site, settings.device)
+        self._state = LinkState.STOPPED
+        self._state_changed = threading.Condition()
+        self.last_error: str | None = None
+        self._lock = threading.Lock()
+        self._inflight: dict[int, int] = {}  # paho message id -> outbox id
+        self._early: set[int] = set()  # PUBACKs that beat the bookkeeping of their publish
+        self._foreign: set[int] = set()  # message ids published around the outbox
+        self._acked: list[int] = []  # outbox ids acknowledged, not yet deleted
+        self._cursor = 0  # the highest outbox id handed to paho
+        self._ahead: collections.deque[OutboxEntry] = collections.deque()  # read, not sent
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._commands: queue.Queue[Command | None] = queue.Queue()
+        self._seen: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self._connected_at = _now_iso()
+        self._client = self._make_client()
+
+    # --- set-up ----------------------------------------------------------------------------
+
+    def _make_client(self) -> mqtt.Client:
+        s = self.settings
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=s.client_id or s.device,
+            clean_session=True,
+            protocol=mqtt.MQTTv311,
+        )
+        paho_log = logging.getLogger(f"{__name__}.paho")
+        paho_log.addFilter(self._quiet_when_stopping)
+        client.enable_logger(paho_log)
+        if s.tls:
+            client.tls_set(
+                ca_certs=str(s.ca_file) if s.ca_file else None,
+                cert_reqs=ssl.CERT_REQUIRED,
+                tls_version=ssl.PROTOCOL_TLS_CLIENT,
+            )
+        if s.username is not None:
+            client.username_pw_set(s.username, s.password)
+        # paho's own limit sits above our window: presence and telemetry come on top, and a
+        # message paho holds back as "queued" can be stranded by its reconnect handling.
+        client.max_inflight_messages_set(s.max_inflight + 10)
+        client.reconnect_delay_set(s.reconnect_min, s.reconnect_max)
+        client.on_pre_connect = self._on_pre_connect
+        client.on_socket_open = self._on_socket_open
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_message = self._on_message
+        return client
+
+    def _quiet_when_stopping(self, record: logging.LogRecord) -> bool:
+        """paho 2.2's loop thread may log "not connected" once after a clean disconnect."""
+        return not (self._stopping.is_set() and "not connected" in record.getMessage())
+
+    def topic(self, channel: Channel | str, name: str | None = None) -> str:
+        """This device's topic of ``channel`` (and ``name``)."""
+        s = self.settings
+        return topics.build_topic(s.prefix, s.site, s.device, channel, name)
+
+    def _state_payload(self, state: str, since: str) -> bytes:
+        s = self.settings
+        envelope = Envelope(payloads.new_id(), _now_iso(), s.device, s.site)
+        return payloads.encode(State(envelope, state, since, s.version))
+
+    # --- life -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Connect in the background (retrying until the broker answers) and start sending."""
+        self._stopping.clear()
+        self._set_state(LinkState.STARTING)
+        s = self.settings
+        self._client.connect_async(s.host, s.port, keepalive=s.keepalive)
+        self._client.loop_start()
+        workers = [("mqtt-sender", self._send_loop), ("mqtt-commands", self._run_commands)]
+        if s.telemetry_every > 0:
+            workers.append(("mqtt-telemetry", self._telemetry_loop))
+        for name, target in workers:
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        log.info("MQTT link to %s:%d as %s started", s.host, s.port, self._base)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Say "offline" (retained), disconnect cleanly, stop the threads. Unsent rows stay."""
+        if self.state is LinkState.ONLINE:
+            info = self._direct(
+                self.topic(Channel.STATE), self._state_payload("offline", _now_iso()), 1, True
+            )
+            try:
+                info.wait_for_publish(timeout=timeout / 2)
+            except (RuntimeError, ValueError):
+                log.info("could not publish the offline state before stopping")
+        self._stopping.set()
+        self.outbox.poke()
+        self._commands.put(None)
+        self._client.disconnect()
+        self._client.loop_stop()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
+        self._flush_acks(force=True)
+        self._set_state(LinkState.STOPPED)
+        log.info("MQTT link stopped, %d message(s) wait in the outbox", self.outbox.count())
+
+    def __enter__(self) -> MqttLink:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- state ------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> LinkState:
+        with self._state_changed:
+            return self._state
+
+    def _set_state(self, state: LinkState, error: str | None = None) -> None:
+        with self._state_changed:
+            if error is not None:
+                self.last_error = error
+            if state is LinkState.ONLINE:
+                self.last_error = None
+            if state is not self._state:
+                log.info("MQTT link %s%s", state.value, f": {error}" if error else "")
+            self._state = state
+            self._state_changed.notify_all()
+
+    def wait_state(self, *states: LinkState, timeout: float = 10.0) -> bool:
+        """Block until the link is in one of ``states``; False after ``timeout`` seconds."""
+        with self._state_changed:
+            return self._state_changed.wait_for(lambda: self._state in states, timeout)
+
+    def inflight(self) -> int:
+        """Messages handed to paho and not yet acknowledged."""
+        with self._lock:
+            return len(self._inflight)
+
+    # --- paho callbacks (paho's network thread) ----------------------------------------------
+
+    def _on_pre_connect(self, client: mqtt.Client, _userdata: Any) -> None:
+        # The will is set afresh before each connect so that it says since when we were up.
+        self._connected_at = _now_iso()
+        client.will_set(
+            self.topic(Channel.STATE),
+            self._state_payload("offline", self._connected_at),
+            qos=1,
+            retain=True,
+        )
+
+    def _on_socket_open(self, _client: mqtt.Client, _userdata: Any, sock: Any) -> None:
+        # Small packets, sent now: an alarm must not wait for Nagle's algorithm, and with
+        # it on, a window of PUBLISHes crawls at one round of delayed ACKs (~40 ms) each.
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (OSError, AttributeError):
+            log.debug("TCP_NODELAY not set on the MQTT socket")
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        _userdata: Any,
+        _flags: Any,
+        reason: ReasonCode,
+        _properties: Any,
+    ) -> None:
+        if reason.is_failure:
+            if reason.value in _AUTH_REFUSED:
+                self._set_state(
+                    LinkState.AUTH_FAILED,
+                    f"the broker refused the login of user {self.settings.username!r}: {reason}",
+                )
+            else:
+                self._set_state(LinkState.OFFLINE, f"the broker refused the connection: {reason}")
+            return
+        self._direct(
+            self.topic(Channel.STATE), self._state_payload("online", self._connected_at), 1, True
+        )
+        if self.on_command is not None:
+            s = self.settings
+            client.subscribe(topics.commands_filter(s.prefix, s.site, s.device), qos=1)
+        self._set_state(LinkState.ONLINE)
+        self.outbox.poke()
+
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
+        if self.state is not LinkState.AUTH_FAILED:
+            self._set_state(LinkState.OFFLINE, "cannot reach the broker")
+
+    def _on_disconnect(
+        self,
+        _client: mqtt.Client,
+        _userdata: Any,
+        _flags: Any,
+        reason: ReasonCode,
+        _properties: Any,
+    ) -> None:
+        if self._stopping.is_set() or self.state is LinkState.AUTH_FAILED:
+            return
+        self._set_state(LinkState.OFFLINE, f"disconnected: {reason}")
+
+    def _on_publish(
+        self, _client: mqtt.Client, _userdata: Any, mid: int, _reason: Any, _properties: Any
+    ) -> None:
+        with self._lock:
+            entry = self._inflight.pop(mid, None)
+            if entry is not None:
+                self._acked.append(entry)
+            elif mid in self._foreign:
+                self._foreign.discard(mid)
+            else:
+                self._early.add(mid)
+        self.outbox.poke()
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        s = self.settings
+        try:
+            where = topics.parse_topic(message.topic, s.prefix)
+            if where.channel is not Channel.COMMANDS or where.device != s.device:
+                return
+            command = payloads.decode_command(bytes(message.payload), where.name)
+        except (TopicError, PayloadError, UnicodeDecodeError) as error:
+            log.warning("dropped a malformed command: %s", error)
+            return
+        if command.envelope.device != s.device or command.envelope.site != s.site:
+            log.warning("dropped command %s addressed to another device", command.envelope.id)
+            return
+        if command.envelope.id in self._seen:
+            return
+        self._seen[command.envelope.id] = None
+        while len(self._seen) > _SEEN_COMMANDS:
+            self._seen.popitem(last=False)
+        self._commands.put(command)
+
+    # --- sending ----------------------------------------------------------------------------
+
+    def _direct(self, topic: str, payload: bytes, qos: int, retain: bool) -> mqtt.MQTTMessageInfo:
+        """Publish around the outbox (presence, telemetry): not worth keeping through a restart."""
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        with self._lock:
+            if info.mid in self._early:
+                self._early.discard(info.mid)
+            else:
+                self._foreign.add(info.mid)
+        return info
+
+    def _track(self, mid: int, entry_id: int) -> None:
+        with self._lock:
+            if mid in self._early:  # acknowledged before we got here
+                self._early.discard(mid)
+                self._acked.append(entry_id)
+            else:
+                self._inflight[mid] = entry_id
+
+    def _flush_acks(self, force: bool = False) -> int:
+        """Delete acknowledged rows: in batches of half a window, or when nothing is in flight."""
+        with self._lock:
+            batch = len(self._acked) >= max(1, self.settings.max_inflight // 2)
+            if not (force or batch or not self._inflight):
+                return 0
+            done, self._acked = self._acked, []
+        if done:
+            self.outbox.mark_sent_many(done)
+        return len(done)
+
+    def _next_entries(self, room: int) -> list[OutboxEntry]:
+        """Up to ``room`` rows to send, read ahead in batches (one query per many PUBACKs)."""
+        if not self._ahead:
+            self._ahead.extend(self.outbox.pending(_READ_AHEAD, after=self._cursor))
+        return [self._ahead.popleft() for _ in range(min(room, len(self._ahead)))]
+
+    def _fill_window(self) -> int:
+        """Hand paho rows until the window is full; returns how many.
+
+        It runs on every PUBACK rather than once half the window is free: a client that
+        goes quiet while it waits lets the broker's PUBACKs stall on delayed TCP ACKs.
+        """
+        with self._lock:
+            room = self.settings.max_inflight - len(self._inflight)
+            if not self._inflight and not self._acked:
+                # Nothing is owed an acknowledgement, so any row still in the outbox has to
+                # be sent (again): start from the oldest.
+                self._cursor = 0
+                self._ahead.clear()
+        if room <= 0:
+            return 0
+        entries = self._next_entries(room)
+        for n, entry in enumerate(entries):
+            info = None
+            if self.state is LinkState.ONLINE and not self._stopping.is_set():
+                info = self._client.publish(entry.topic, entry.payload, qos=1, retain=entry.retain)
+            # NO_CONN: paho keeps a QoS 1 message and sends it once reconnected.
+            if info is None or info.rc not in (
+                MQTTErrorCode.MQTT_ERR_SUCCESS,
+                MQTTErrorCode.MQTT_ERR_NO_CONN,
+            ):
+                if info is not None:
+                    log.warning("publish of outbox row %d refused: %s", entry.id, info.rc)
+                self._ahead.extendleft(reversed(entries[n:]))  # again on the next round
+                return n
+            self._track(info.mid, entry.id)
+            self._cursor = entry.id
+        return len(entries)
+
+    def _send_loop(self) -> None:
+        generation = self.outbox.generation
+        while not self._stopping.is_set():
+            acked = sent = 0
+            try:
+                acked = self._flush_acks()
+                sent = self._fill_window() if self.state is LinkState.ONLINE else 0
+            except Exception:
+                log.exception("MQTT sender")
+                self._stopping.wait(1.0)
+            if not (acked or sent):
+                generation = self.outbox.wait_change(generation, 1.0)
+
+    def wait_drained(self, timeout: float = 10.0) -> bool:
+        """Block until the outbox is empty (everything acknowledged); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while self.outbox.count() > 0:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    def publish_telemetry(
+        self,
+        uptime: float,
+        readers: dict[str, str] | None = None,
+        queues: dict[str, int] | None = None,
+        versions: dict[str, str] | None = None,
+    ) -> bool:
+        """Publish a health report now (QoS 0, not kept: the next one supersedes it)."""
+        if self.state is not LinkState.ONLINE:
+            return False
+        s = self.settings
+        report = Telemetry(
+            Envelope(payloads.new_id(), _now_iso(), s.device, s.site),
+            uptime,
+            readers or {},
+            {"outbox": self.outbox.count(), "inflight": self.inflight(), **(queues or {})},
+            {"muontra": s.version, **(versions or {})},
+        )
+        self._direct(self.topic(Channel.TELEMETRY), payloads.encode(report), 0, False)
+        return True
+
+    def _telemetry_loop(self) -> None:
+        started = time.monotonic()
+        while not self._stopping.wait(self.settings.telemetry_every):
+            try:
+                self.publish_telemetry(time.monotonic() - started)
+            except Exception:
+                log.exception("MQTT telemetry")
+
+    # --- commands ---------------------------------------------------------------------------
+
+    def _run_commands(self) -> None:
+        """Commands run here, off paho's thread, so a slow one never stalls the network loop."""
+        while True:
+            command = self._commands.get()
+            if command is None or self._stopping.is_set():
+                return
+            handler = self.on_command
+            if handler is None:
+                continue
+            log.info("command %s (%s)", command.name, command.envelope.id)
+            try:
+                outcome = handler(command)
+            except Exception as error:
+                log.exception("command %s failed", command.name)
+                outcome = CommandOutcome(False, f"failed: {type(error).__name__}")
+            self.publish_result(command, outcome)
+
+    def publish_result(self, command: Command, outcome: CommandOutcome) -> int:
+        """Queue the result of ``command`` in the outbox (topic ``results/{command id}``)."""
+        s = self.settings
+        result = Result(
+            Envelope(payloads.new_id(), _now_iso(), s.device, s.site),
+            command.envelope.id,
+            command.name,
+            outcome.ok,
+            outcome.detail,
+        )
+        return self.outbox.add(
+            self.topic(Channel.RESULTS, command.envelope.id), payloads.encode(result)
+        )
+
+
+class Bridge:
+    """A thread that copies the engine's events, made safe, into the outbox."""
+
+    def __init__(
+        self, bus: EventBus, outbox: Outbox, device: str, site: str, prefix: str = "muontra"
+    ) -> None:
+        self.bus = bus
+        self.outbox = outbox
+        self.device = device
+        self.site = site
+        self._base = topics.device_base(prefix, site, device)
+        self._events = bus.subscribe()
+        self._stop = threading.Event()
+        self.stored = 0
+        self._thread = threading.Thread(target=self._run, name="mqtt-bridge", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                event = self._events.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            try:
+                mapped = payloads.event_from_engine(event, self.device, self.site)
+                if mapped is None:
+                    continue
+                suffix, message = mapped
+                self.outbox.add(f"{self._base}/{suffix}", payloads.encode(message))
+                self.stored += 1
+            except Exception:
+                # The event's content is not logged: it may hold what must stay on the device.
+                log.exception("could not store engine event %r for MQTT", event.get("event"))
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop after the events already taken from the bus are stored."""
+        self._stop.set()
+        self._thread.join(timeout)
+        self.bus.unsubscribe(self._events)
+
+
+def bridge(
+    bus: EventBus, outbox: Outbox, device: str, site: str, prefix: str = "muontra"
+) -> Bridge:
+    """Start copying ``bus``'s events into ``outbox``.
+
+    What is copied, and what is dropped, is :func:`protocols.mqtt.event_from_engine`'s call.
+    """
+    return Bridge(bus, outbox, device, site, prefix)
