@@ -84,6 +84,15 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     gate.start()
+    from kiosk.mqtt.service import gate_commands, kiosk_event_for_gate, start_mqtt
+
+    mqtt = start_mqtt(
+        config,
+        bus,
+        gate_commands(bus),
+        on_site_event=lambda kind, event: gate.kiosk_event(kiosk_event_for_gate(kind, event)),
+        site_event_kinds=("checkout", "checkin", "error"),
+    )
     api = GateApiServer(config.device.api_socket, gate)
     api.serve_in_thread()
     print(
@@ -104,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         sdnotify.notify("STOPPING=1")
         api.close()
+        if mqtt is not None:
+            mqtt.stop()
         gate.stop()
         if ils is not None:
             ils.close()

@@ -58,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     engine.start()
+    from kiosk.mqtt.service import kiosk_commands, start_mqtt
+
+    mqtt = start_mqtt(config, engine.bus, kiosk_commands(engine))
     api = ApiServer(config.device.api_socket, engine)
     api.serve_in_thread()
     print(
@@ -77,5 +80,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         sdnotify.notify("STOPPING=1")
         api.close()
+        if mqtt is not None:
+            mqtt.stop()
         engine.stop()
     return 0

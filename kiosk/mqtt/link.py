@@ -47,7 +47,15 @@ from paho.mqtt.reasoncodes import ReasonCode
 from kiosk.engine.events import EventBus
 from kiosk.mqtt.outbox import Outbox, OutboxEntry
 from protocols.mqtt import payloads, topics
-from protocols.mqtt.payloads import Command, Envelope, PayloadError, Result, State, Telemetry
+from protocols.mqtt.payloads import (
+    Command,
+    Envelope,
+    Event,
+    PayloadError,
+    Result,
+    State,
+    Telemetry,
+)
 from protocols.mqtt.topics import Channel, TopicError
 
 if TYPE_CHECKING:
@@ -149,10 +157,15 @@ class MqttLink:
         settings: LinkSettings,
         outbox: Outbox,
         on_command: CommandHandler | None = None,
+        on_site_event: Callable[[str, Event], None] | None = None,
+        site_event_kinds: tuple[str, ...] = (),
     ) -> None:
         self.settings = settings
         self.outbox = outbox
         self.on_command = on_command
+        # The gate listens to its site's kiosks (checkouts, failed security writes).
+        self.on_site_event = on_site_event
+        self.site_event_kinds = site_event_kinds
         self._base = topics.device_base(settings.prefix, settings.site, settings.device)
         self._state = LinkState.STOPPED
         self._state_changed = threading.Condition()
@@ -334,9 +347,12 @@ class MqttLink:
         self._direct(
             self.topic(Channel.STATE), self._state_payload("online", self._connected_at), 1, True
         )
+        s = self.settings
         if self.on_command is not None:
-            s = self.settings
             client.subscribe(topics.commands_filter(s.prefix, s.site, s.device), qos=1)
+        if self.on_site_event is not None:
+            for kind in self.site_event_kinds:
+                client.subscribe(f"{s.prefix}/{topics.SCHEMA}/{s.site}/+/events/{kind}", qos=1)
         self._set_state(LinkState.ONLINE)
         self.outbox.poke()
 
@@ -373,6 +389,13 @@ class MqttLink:
         s = self.settings
         try:
             where = topics.parse_topic(message.topic, s.prefix)
+            if where.channel is Channel.EVENTS and self.on_site_event is not None:
+                if where.device != s.device and where.name in self.site_event_kinds:
+                    event = payloads.decode_event(bytes(message.payload), where.name)
+                    if event.envelope.id not in self._seen:
+                        self._seen[event.envelope.id] = None
+                        self.on_site_event(where.name, event)
+                return
             if where.channel is not Channel.COMMANDS or where.device != s.device:
                 return
             command = payloads.decode_command(bytes(message.payload), where.name)

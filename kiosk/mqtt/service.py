@@ -1,0 +1,102 @@
+"""The MQTT side of a daemon: outbox, link and bridge started together from the config.
+
+`muontra kiosk` and `muontra gate` call :func:`start_mqtt` when their config
+has an ``[mqtt]`` section: the engine's events go through the durable outbox
+to the broker, and commands from central monitoring reach ``handle``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.config.model import DeviceConfig
+from kiosk.engine.events import EventBus
+from kiosk.mqtt.link import Bridge, CommandOutcome, LinkSettings, MqttLink, bridge
+from kiosk.mqtt.outbox import Outbox
+from protocols.mqtt.payloads import Command, Event
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MqttService:
+    outbox: Outbox
+    link: MqttLink
+    bridge: Bridge
+
+    def stop(self) -> None:
+        self.bridge.stop()
+        self.link.stop()
+        self.outbox.close()
+
+
+def start_mqtt(
+    config: DeviceConfig,
+    bus: EventBus,
+    handle: Callable[[Command], CommandOutcome] | None,
+    on_site_event: Callable[[str, Event], None] | None = None,
+    site_event_kinds: tuple[str, ...] = (),
+) -> MqttService | None:
+    section = config.mqtt
+    if section is None:
+        return None
+    outbox = Outbox.open(config.device.data_dir / "outbox.sqlite")
+    settings = LinkSettings.from_config(section, config.device)
+    link = MqttLink(
+        settings,
+        outbox,
+        on_command=handle,
+        on_site_event=on_site_event,
+        site_event_kinds=site_event_kinds,
+    )
+    link.start()
+    copier = bridge(bus, outbox, config.device.id, config.device.site, settings.prefix)
+    log.info("MQTT link to %s:%s started", section.host, section.port)
+    return MqttService(outbox, link, copier)
+
+
+def kiosk_commands(engine: Any) -> Callable[[Command], CommandOutcome]:
+    """What central monitoring may ask of a kiosk: lock, unlock, show a message."""
+
+    def handle(command: Command) -> CommandOutcome:
+        if command.name == "lock":
+            engine.staff("out_of_service")
+            return CommandOutcome(True, "out of service")
+        if command.name == "unlock":
+            engine.staff("in_service")
+            return CommandOutcome(True, "in service")
+        if command.name == "message":
+            text = command.args.get("text")
+            if not isinstance(text, str) or not text:
+                return CommandOutcome(False, "message needs args.text")
+            engine.bus.publish("staff_message", text=text[:500])
+            return CommandOutcome(True, "shown")
+        if command.name == "reload":
+            # A configuration is read at start; systemd restarts the service cleanly.
+            return CommandOutcome(False, "restart the service to reload its configuration")
+        return CommandOutcome(False, f"{command.name} does not apply to a kiosk")
+
+    return handle
+
+
+def gate_commands(bus: EventBus) -> Callable[[Command], CommandOutcome]:
+    """A gate takes messages for its staff screen; the rest is for kiosks."""
+
+    def handle(command: Command) -> CommandOutcome:
+        if command.name == "message":
+            text = command.args.get("text")
+            if not isinstance(text, str) or not text:
+                return CommandOutcome(False, "message needs args.text")
+            bus.publish("staff_message", text=text[:500])
+            return CommandOutcome(True, "shown")
+        return CommandOutcome(False, f"{command.name} does not apply to a gate")
+
+    return handle
+
+
+def kiosk_event_for_gate(kind: str, event: Event) -> dict[str, Any]:
+    """A kiosk's fleet event as the gate controller's ``kiosk_event`` expects it."""
+    return {"kind": kind, **dict(event.data)}
