@@ -12,11 +12,15 @@ import argparse
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from types import FrameType
 
 from kiosk import sdnotify
 from kiosk.config import ConfigError, load_config
+
+TELEMETRY_EVERY = 60.0
+"""Seconds between health reports to central monitoring."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -71,12 +75,25 @@ def run(args: argparse.Namespace) -> int:
     )
     sdnotify.notify("READY=1")
     interval = sdnotify.watchdog_interval() or 5.0
+    last_report = 0.0
     try:
         while not stop.wait(interval):
             if engine.healthy():
                 sdnotify.notify("WATCHDOG=1")
             else:
                 sdnotify.notify("STATUS=a loop is not running; not feeding the watchdog")
+            if mqtt is not None and time.monotonic() - last_report >= TELEMETRY_EVERY:
+                last_report = time.monotonic()
+                status = engine.status()
+                mqtt.link.publish_telemetry(
+                    status["uptime"],
+                    readers={"pad": status["reader"]},
+                    queues={
+                        "offline": status["offline_queue"],
+                        "pending": status["pending"],
+                        "attention": len(status["attention"]),
+                    },
+                )
     finally:
         sdnotify.notify("STOPPING=1")
         api.close()
