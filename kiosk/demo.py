@@ -10,6 +10,7 @@ every request and answer next to the bytes on the wire.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from datetime import datetime
@@ -41,12 +42,16 @@ PATRON, PIN = "P0001", "1234"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.description = (
-        "Start the ILS simulator and the kiosk engine on simulated devices and play a "
-        "session for a person (identify, PIN, a stack, a missing part, the ILS going "
-        "away, a QR receipt, offline replay, returns). --sip2 shows the SIP2 link instead."
+        "Start the ILS simulator and the kiosk engine on simulated devices. On a desktop, "
+        "open the touchscreen with its simulator panel; without a display (or with --text), "
+        "play a session as text (identify, PIN, a stack, a missing part, the ILS going away, "
+        "a QR receipt, offline replay, returns). --sip2 shows the SIP2 link instead."
     )
     parser.add_argument(
         "--sip2", action="store_true", help="show the SIP2 link message by message instead"
+    )
+    parser.add_argument(
+        "--text", action="store_true", help="play the session as text even with a display"
     )
     parser.add_argument(
         "--pause",
@@ -203,12 +208,29 @@ def play(out: TextIO = sys.stdout, pause: float = 0.0, raw: bool = False) -> int
     return 0
 
 
+NO_DISPLAY_HINT = """
+There is no display here, so the session was played as text. To see the
+touchscreen and its simulator panel, run `make demo` (or `muontra demo`) from a
+desktop session, or headless with a virtual screen:
+    xvfb-run -s "-screen 0 1080x1920x24" .venv/bin/muontra demo
+"""
+
+
+def _has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         if not args.sip2:
-            from kiosk.demo_kiosk import play_kiosk
+            from kiosk.demo_kiosk import play_kiosk, show_touchscreen
 
-            return play_kiosk(sys.stdout, pause=args.pause)
+            if args.text or not _has_display():
+                code = play_kiosk(sys.stdout, pause=args.pause)
+                if not args.text:
+                    print(NO_DISPLAY_HINT)
+                return code
+            return show_touchscreen(sys.stdout)
         return play(pause=args.pause, raw=args.raw)
     except (OSError, ConnectionError) as exc:
         print(f"muontra demo: {exc}", file=sys.stderr)

@@ -9,8 +9,12 @@ Vietnamese and English.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -99,18 +103,32 @@ class Show:
         raise TimeoutError(f"no {name} event {match}")
 
 
-def play_kiosk(out: TextIO, pause: float = 0.0) -> int:
+@contextmanager
+def demo_engine() -> Iterator[tuple[Path, SimServerThread]]:
+    """The ILS simulator and the engine (role both) on simulated devices, in this process."""
     directory = Path(tempfile.mkdtemp(prefix="muontra-demo-"))
     store = Store.open(directory / "ils.sqlite")
     seed(store, 40, 1)
-    with SimServerThread(SipMapping(Circulation(store))) as sim:
-        config_path, socket = device_config(directory, sim.port, {"role": "both"})
-        from kiosk.config import load_config
+    try:
+        with SimServerThread(SipMapping(Circulation(store))) as sim:
+            config_path, socket = device_config(directory, sim.port, {"role": "both"})
+            from kiosk.config import load_config
 
-        engine = Engine(load_config(config_path))
-        engine.start()
-        api = ApiServer(socket, engine)
-        api.serve_in_thread()
+            engine = Engine(load_config(config_path))
+            engine.start()
+            api = ApiServer(socket, engine)
+            api.serve_in_thread()
+            try:
+                yield socket, sim
+            finally:
+                api.close()
+                engine.stop()
+    finally:
+        store.close()
+
+
+def play_kiosk(out: TextIO, pause: float = 0.0) -> int:
+    with demo_engine() as (socket, sim):
         client = ApiClient(socket)
         client.subscribe()
         show = Show(out, client, pause)
@@ -119,14 +137,37 @@ def play_kiosk(out: TextIO, pause: float = 0.0) -> int:
             _script(show, client, sim)
         finally:
             client.close()
-            api.close()
-            engine.stop()
-    store.close()
     show.say(
         "\nXong / Done. Next: `muontra scenario run tests/scenarios/*.toml`, "
         "`muontra kiosk --help`, `muontra reader scan sim://pad?tags=B0001`."
     )
     return 0
+
+
+def show_touchscreen(out: TextIO) -> int:
+    """The touchscreen and its simulator panel against the demo engine, until closed."""
+    with demo_engine() as (socket, sim):
+        print(
+            f"ILS simulator on 127.0.0.1:{sim.port}; kiosk engine API on {socket}.\n"
+            "Patron P0001, PIN 1234; items B0001-B0020 in the simulator panel. "
+            "Close the window to stop.",
+            file=out,
+            flush=True,
+        )
+        # A child process: the engine layer never imports the UI (DESIGN.md).
+        command = [
+            sys.executable,
+            "-m",
+            "muontra",
+            "ui",
+            "--windowed",
+            "--sim-panel",
+            "--socket",
+            str(socket),
+            "--size",
+            "900x1400",
+        ]
+        return subprocess.run(command, check=False).returncode
 
 
 def _script(show: Show, client: ApiClient, sim: SimServerThread) -> None:

@@ -47,9 +47,9 @@ api_socket = "{socket}"
 url = "sip2://127.0.0.1:{port}?institution=MUONTRA&timeout={ils_timeout}"
 
 [devices]
-pad = "sim://pad?timing={timing}&state={data}/pad.json"
-card = "card+sim://card"
-barcode = "barcode+sim://scanner"
+pad = "sim://pad-{name}?timing={timing}&state={data}/pad.json"
+card = "card+sim://card-{name}"
+barcode = "barcode+sim://scanner-{name}"
 printer = "escpos+dummy://"
 
 [security]
@@ -90,7 +90,10 @@ def device_config(directory: Path, ils_port: int, overrides: dict[str, Any]) -> 
         raise ValueError(f"[kiosk] has unknown keys: {', '.join(sorted(unknown))}")
     values = {**DEFAULTS, **overrides}
     socket = directory / "kiosk.sock"
+    # Simulated devices are named after the directory: two engines in one process
+    # (the demo twice, tests) must not share a pad.
     text = CONFIG.format(
+        name=directory.name,
         data=directory / "data",
         socket=socket,
         port=ils_port,

@@ -1,5 +1,7 @@
 import io
 
+import pytest
+
 from kiosk.demo import play
 
 
@@ -31,3 +33,15 @@ def test_kiosk_demo_plays_a_session_for_a_person() -> None:
     assert "QR │ MUONTRA1 OUT" in text
     assert "[B0009] Đã trả / Returned — Có bạn đọc khác đang đặt giữ" in text
     assert "P0001" not in text.split("── 2.")[1]  # no patron id on the screen
+
+
+def test_demo_without_a_display_plays_text_and_says_how_to_see_the_screen(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from muontra.cli import main
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "── 9. " in out and "xvfb-run" in out and "simulator panel" in out
