@@ -18,6 +18,7 @@ BENCH_MQTT_EVENTS sets N.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -33,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from kiosk.mqtt.link import LinkSettings, LinkState, MqttLink
+from kiosk.engine.events import EventBus
+from kiosk.mqtt.link import LinkSettings, LinkState, MqttLink, bridge
 from kiosk.mqtt.outbox import Outbox
 from protocols.mqtt import payloads
 from protocols.mqtt.payloads import Envelope, Event
@@ -136,6 +138,56 @@ def raw_paho(port: int, data: list[bytes]) -> float:
     return elapsed
 
 
+def alarm_to_staff(port: int, folder: Path, count: int = 200) -> list[float]:
+    """Seconds from an alarm on a device's event bus to a staff subscriber receiving it.
+
+    The whole path a gate alarm takes: bus -> bridge -> outbox (SQLite commit) ->
+    link -> broker -> subscriber, one alarm at a time (the goal: staff see it
+    within one second).
+    """
+    outbox = Outbox.open(folder / f"alarms-{time.monotonic_ns()}.db")
+    link = MqttLink(
+        LinkSettings(
+            host="127.0.0.1", port=port, tls=False, site=SITE, device="gate-01", max_inflight=WINDOW
+        ),
+        outbox,
+    )
+    bus = EventBus()
+    copier = bridge(bus, outbox, "gate-01", SITE)
+    arrived: dict[str, float] = {}
+    got = threading.Condition()
+    staff = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-staff")
+
+    def on_message(_c: object, _u: object, message: mqtt.MQTTMessage) -> None:
+        with got:
+            arrived[json.loads(message.payload)["item_id"]] = time.perf_counter()
+            got.notify_all()
+
+    subscribed = threading.Event()
+    staff.on_message = on_message
+    staff.on_subscribe = lambda *_: subscribed.set()
+    staff.on_connect = lambda c, *_: c.subscribe(f"muontra/v1/{SITE}/+/events/alarm", qos=1)
+    staff.connect("127.0.0.1", port)
+    staff.loop_start()
+    link.start()
+    if not (subscribed.wait(10) and link.wait_state(LinkState.ONLINE, timeout=10)):
+        raise RuntimeError("the staff subscriber or the link did not connect")
+    latencies = []
+    for n in range(count):
+        item = f"A{n:05}"
+        start = time.perf_counter()
+        bus.publish("alarm", gate="gate-01", item_id=item, reason="secured")
+        with got:
+            if not got.wait_for(lambda item=item: item in arrived, 10):
+                raise RuntimeError("an alarm did not arrive")
+        latencies.append(arrived[item] - start)
+    copier.stop()
+    link.stop()
+    staff.loop_stop()
+    outbox.close()
+    return latencies
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -145,6 +197,7 @@ def main() -> None:
             live = min(through_outbox(port, folder, data, backlog=False) for _ in range(RUNS))
             drain = min(through_outbox(port, folder, data, backlog=True) for _ in range(RUNS))
             peer = min(raw_paho(port, data) for _ in range(RUNS))
+            alarms = sorted(alarm_to_staff(port, folder))
         finally:
             broker.terminate()
             broker.wait(10)
@@ -160,6 +213,12 @@ def main() -> None:
             f"  {name:29} {rate:8.0f} events/s  ({seconds * 1000:5.0f} ms)"
             f"  ratio to raw {rate / peer_rate:5.2f}"
         )
+    p50 = alarms[len(alarms) // 2] * 1000
+    p99 = alarms[int(len(alarms) * 0.99) - 1] * 1000
+    print(
+        f"alarm from the gate's bus to staff over MQTT: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+        f"(goal: within one second)"
+    )
 
 
 if __name__ == "__main__":
