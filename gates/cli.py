@@ -13,6 +13,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from types import FrameType
 
@@ -20,6 +21,10 @@ from kiosk import sdnotify
 from kiosk.config import ConfigError, load_config
 
 log = logging.getLogger(__name__)
+
+
+TELEMETRY_EVERY = 60.0
+"""Seconds between health reports to central monitoring."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -103,8 +108,14 @@ def run(args: argparse.Namespace) -> int:
     )
     sdnotify.notify("READY=1")
     interval = min(sdnotify.watchdog_interval() or 5.0, 5.0)
+    started = last_report = time.monotonic()
     try:
         while not stop.wait(interval):
+            if mqtt is not None and time.monotonic() - last_report >= TELEMETRY_EVERY:
+                last_report = time.monotonic()
+                status = gate.status()
+                readers = {str(k): str(v) for k, v in (status.get("readers") or {}).items()}
+                mqtt.link.publish_telemetry(time.monotonic() - started, readers=readers)
             if gate.healthy():
                 sdnotify.notify("WATCHDOG=1")
             else:

@@ -9,6 +9,7 @@ gets the service restarted.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -64,7 +65,19 @@ def run(args: argparse.Namespace) -> int:
     engine.start()
     from kiosk.mqtt.service import kiosk_commands, start_mqtt
 
-    mqtt = start_mqtt(config, engine.bus, kiosk_commands(engine))
+    restart = threading.Event()
+
+    def reload() -> str | None:
+        """Check the file again; when valid, stop and start again on it (execv below)."""
+        try:
+            load_config(args.config, secrets=True)
+        except ConfigError as error:
+            return "; ".join(str(problem) for problem in error.problems)[:500]
+        restart.set()
+        stop.set()
+        return None
+
+    mqtt = start_mqtt(config, engine.bus, kiosk_commands(engine, reload))
     api = ApiServer(config.device.api_socket, engine)
     api.serve_in_thread()
     print(
@@ -100,4 +113,7 @@ def run(args: argparse.Namespace) -> int:
         if mqtt is not None:
             mqtt.stop()
         engine.stop()
+    if restart.is_set():
+        # The same process id, so systemd's watchdog and notify socket carry over.
+        os.execv(sys.executable, [sys.executable, "-m", "muontra", *sys.argv[1:]])
     return 0

@@ -58,8 +58,14 @@ def start_mqtt(
     return MqttService(outbox, link, copier)
 
 
-def kiosk_commands(engine: Any) -> Callable[[Command], CommandOutcome]:
-    """What central monitoring may ask of a kiosk: lock, unlock, show a message."""
+def kiosk_commands(
+    engine: Any, reload: Callable[[], str | None] | None = None
+) -> Callable[[Command], CommandOutcome]:
+    """What central monitoring may ask of a kiosk: lock, unlock, a message, reload, empty a bin.
+
+    ``reload`` checks the configuration file again and, when it is valid, has the
+    daemon restart itself on it; it returns the problem when it is not.
+    """
 
     def handle(command: Command) -> CommandOutcome:
         if command.name == "lock":
@@ -75,8 +81,16 @@ def kiosk_commands(engine: Any) -> Callable[[Command], CommandOutcome]:
             engine.bus.publish("staff_message", text=text[:500])
             return CommandOutcome(True, "shown")
         if command.name == "reload":
-            # A configuration is read at start; systemd restarts the service cleanly.
-            return CommandOutcome(False, "restart the service to reload its configuration")
+            if reload is None:
+                return CommandOutcome(False, "reload is not available here")
+            problem = reload()
+            return CommandOutcome(problem is None, problem or "reloading the configuration")
+        if command.name == "empty_bin":
+            number = command.args.get("bin")
+            if not isinstance(number, int) or number < 1:
+                return CommandOutcome(False, "empty_bin needs args.bin (a bin number from 1)")
+            engine.bus.publish("bin_emptied", bin=number)
+            return CommandOutcome(True, f"bin {number} marked empty")
         return CommandOutcome(False, f"{command.name} does not apply to a kiosk")
 
     return handle
