@@ -115,6 +115,7 @@ def demo_engine() -> Iterator[tuple[Path, SimServerThread]]:
             from kiosk.config import load_config
 
             engine = Engine(load_config(config_path))
+            engine.ils_simulator = sim  # the simulator panel's "take the ILS down"
             engine.start()
             api = ApiServer(socket, engine)
             api.serve_in_thread()

@@ -214,6 +214,10 @@ class SimBridge(QObject):
     def unplug(self, unplugged: bool) -> None:
         self._do("sim_fault", {"name": "unplugged", "value": unplugged})
 
+    @Slot(bool)
+    def ils(self, down: bool) -> None:
+        self._do("sim_ils", {"down": down})
+
 
 class ThemeBridge(QObject):
     """Sizes and colours for QML; the window reports its size and they follow."""

@@ -142,10 +142,12 @@ CATALOG: dict[str, dict[str, str]] = {
     "sim_scan": {"vi": "Quét mã", "en": "Scan code"},
     "sim_unplug": {"vi": "Rút đầu đọc", "en": "Unplug reader"},
     "sim_plug": {"vi": "Cắm đầu đọc", "en": "Plug reader in"},
+    "sim_ils_down": {"vi": "Ngắt hệ thống thư viện", "en": "Take the ILS down"},
+    "sim_ils_up": {"vi": "Bật lại hệ thống thư viện", "en": "Bring the ILS back"},
     "sim_set": {"vi": "Bộ {index}/{size}", "en": "Part {index}/{size}"},
     "sim_ils_note": {
-        "vi": "Lỗi ILS: điều khiển bằng `muontra ils-sim`, không qua API của máy",
-        "en": "ILS faults: use `muontra ils-sim`, not the kiosk API",
+        "vi": "Lỗi ILS: chỉ với ILS mô phỏng (sip2+sim:// hoặc muontra demo)",
+        "en": "ILS faults: only with a simulated ILS (sip2+sim:// or muontra demo)",
     },
 }
 

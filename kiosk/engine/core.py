@@ -30,6 +30,7 @@ from kiosk.engine.replay import replay_offline
 from kiosk.engine.texts import both
 from kiosk.ils.client import IlsClient
 from kiosk.ils.errors import IlsConnectionError, IlsError
+from kiosk.ils.sim.server import SimServerThread
 from kiosk.journal.store import Journal, PatronCache, PatronCacheEntry
 from kiosk.logsetup import patron_ref
 from protocols.sip2.codes import PatronStatusFlag
@@ -67,9 +68,12 @@ class Engine:
         self.cache = PatronCache(self.journal)
         settings = config.ils.settings()
         self.embedded: EmbeddedIls | None = None
+        self.ils_simulator: SimServerThread | None = None
+        """An ILS simulator the sim_ils command may take down (the embedded one, a demo's)."""
         if ils is None and settings.simulated:
             self.embedded = EmbeddedIls(data_dir)
             settings = self.embedded.settings(settings)
+            self.ils_simulator = self.embedded.thread
         self.ils = ils or IlsClient(settings)
         self.policy = config.security.to_policy()
         pad_url = config.devices.pad

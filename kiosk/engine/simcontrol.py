@@ -116,6 +116,19 @@ class SimControl:
             raise ValueError(f"unknown fault {name!r} (or it needs item_id/uid)")
         return {"fault": name}
 
+    def sim_ils(self, engine: Engine, args: dict[str, Any]) -> dict[str, Any]:
+        """The ILS simulator stops answering (``down``) or answers again; ``latency`` slows it."""
+        simulator = engine.ils_simulator
+        if simulator is None:
+            raise ValueError("the ILS is not a simulator this engine can reach")
+        if "latency" in args:
+            simulator.faults.latency = float(args["latency"])
+        if "down" in args:
+            simulator.faults.down = bool(args["down"])
+            if simulator.faults.down:
+                simulator.drop_all_connections()
+        return {"down": simulator.faults.down, "latency": simulator.faults.latency}
+
     def sim_card(self, engine: Engine, args: dict[str, Any]) -> dict[str, Any]:
         card = engine.card
         present = getattr(card, "present", None)

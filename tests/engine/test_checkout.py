@@ -85,3 +85,14 @@ def test_language_switch_and_account(kiosk: Kiosk) -> None:
     with pytest.raises(CommandFailed) as bad:
         kiosk.call("language", language="fr")
     assert bad.value.error["code"] == "unknown_language"
+
+
+def test_simulator_panel_takes_the_ils_down_and_back(
+    kiosk: Kiosk, ils: tuple[SimServerThread, Store]
+) -> None:
+    with pytest.raises(CommandFailed):
+        kiosk.call("sim_ils", down=True)  # this engine's ILS is not its own simulator
+    kiosk.engine.ils_simulator = ils[0]
+    assert kiosk.call("sim_ils", down=True) == {"down": True, "latency": 0.0}
+    assert ils[0].faults.down is True
+    assert kiosk.call("sim_ils", down=False)["down"] is False

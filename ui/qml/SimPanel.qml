@@ -46,6 +46,11 @@ Window {
             Button { text: kiosk.tr.sim_unplug; onClicked: sim.unplug(true) }
             Button { text: kiosk.tr.sim_plug; onClicked: sim.unplug(false) }
         }
+        Row {
+            spacing: 6
+            Button { text: kiosk.tr.sim_ils_down; onClicked: sim.ils(true) }
+            Button { text: kiosk.tr.sim_ils_up; onClicked: sim.ils(false) }
+        }
         Label { width: parent.width; wrapMode: Text.WordWrap; text: kiosk.tr.sim_ils_note }
         Label { id: last; width: parent.width; wrapMode: Text.WordWrap }
         Connections { target: sim; function onAnswered(text) { last.text = text } }
