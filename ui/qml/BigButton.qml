@@ -22,7 +22,11 @@ Rectangle {
         anchors.centerIn: parent
         width: parent.width - theme.values.spacing * 2
         horizontalAlignment: Text.AlignHCenter
-        wrapMode: Text.WordWrap
+        // One line, shrunk to fit a fixed-width key ("Đồng ý" on the PIN pad) rather
+        // than broken in the middle of a word pair.
+        wrapMode: Text.NoWrap
+        fontSizeMode: Text.HorizontalFit
+        minimumPixelSize: Math.round(theme.values.font * 0.55)
         text: button.text
         font.pixelSize: theme.values.font
         font.bold: true
