@@ -192,3 +192,33 @@ def test_every_screen_renders_and_is_saved(qtbot: Any, still: Any, language: str
         image = still.window.grabWindow()
         assert not image.isNull() and image.width() == 900
         assert image.save(str(SHOTS / f"{screen}-{language}.png"))
+
+
+@pytest.fixture
+def landscape(qapp: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    from ui.app import Options, build
+
+    monkeypatch.setenv("MUONTRA_STAFF_PIN", "2468")
+    app = build(
+        Options(
+            socket=tmp_path / "nobody.sock",
+            size=(1400, 800),
+            large_text=True,
+            high_contrast=True,
+        )
+    )
+    app.link.stop()
+    app.vm._send = lambda cmd, args, then=None: None
+    yield app
+    app.close()
+
+
+@pytest.mark.parametrize("screen", ["welcome", "checkout"])
+def test_landscape_large_text_high_contrast(qtbot: Any, landscape: Any, screen: str) -> None:
+    """A 10-inch landscape screen with large text: content scrolls, the staff door stays clear."""
+    landscape.vm.language = "vi"
+    wait_screen(qtbot, landscape, stage(landscape.vm, screen))
+    qtbot.waitUntil(landscape.window.isExposed)
+    image = landscape.window.grabWindow()
+    assert not image.isNull() and image.width() == 1400
+    assert image.save(str(SHOTS / f"{screen}-landscape-large-vi.png"))

@@ -3,8 +3,17 @@ import QtQuick
 
 Item {
     objectName: "screen-welcome"
-    Column {
+    // Large text on a landscape screen can be taller than the window: scroll, never overlap.
+    Flickable {
         anchors.fill: parent
+        anchors.bottomMargin: staffDoor.height + theme.values.spacing
+        contentWidth: width
+        contentHeight: content.height
+        clip: true
+        boundsBehavior: Flickable.StopAtBounds
+    Column {
+        id: content
+        width: parent.width
         spacing: theme.values.spacing * 2
         Heading { text: kiosk.tr.welcome_title; horizontalAlignment: Text.AlignHCenter }
         Body { text: kiosk.tr.welcome_hint; horizontalAlignment: Text.AlignHCenter }
@@ -24,7 +33,9 @@ Item {
         Body { text: kiosk.tr.how_to; font.bold: true }
         HowTo { width: parent.width }
     }
+    }
     BigButton {
+        id: staffDoor
         objectName: "staffDoor"
         anchors.right: parent.right
         anchors.bottom: parent.bottom
