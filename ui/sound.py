@@ -1,8 +1,9 @@
 """Optional sound cues: a tone when an item is read, another when one needs attention.
 
-QSoundEffect lives in QtMultimedia, which PySide6-Essentials does not ship and
-a kiosk may not want; without it (or without the WAV files beside this module)
-the cues are skipped silently — the screen alone must always be enough.
+QSoundEffect lives in QtMultimedia, which PySide6-Essentials does not ship;
+without it the generated tones of :mod:`ui.tones` play through ALSA's
+``aplay``. With neither, the cues are skipped — the screen alone must always
+be enough.
 """
 
 from __future__ import annotations
@@ -27,7 +28,11 @@ class SoundCues:
         try:
             from PySide6.QtMultimedia import QSoundEffect
         except ImportError:
-            log.info("QtMultimedia is not installed: no sound cues")
+            from ui.tones import TonePlayer
+
+            player = TonePlayer()
+            if player.available:
+                self.effects = {name: _Tone(player, name) for name in player.files}
             return
         for name in ("ok", "attention"):
             path = SOUNDS / f"{name}.wav"
@@ -57,3 +62,14 @@ class SoundCues:
                         self.play("attention")
 
         return listener
+
+
+class _Tone:
+    """A generated tone with QSoundEffect's one method the cues use."""
+
+    def __init__(self, player: Any, name: str) -> None:
+        self.player = player
+        self.name = name
+
+    def play(self) -> None:
+        self.player.play(self.name)
