@@ -379,6 +379,21 @@ class Engine:
             log.warning("loan list unavailable: %s", error)
             return
         session.loans = list(answer.charged_items)
+        details: list[dict[str, object]] = []
+        for item in session.loans[:50]:  # one ILS call each: enough for any real account
+            try:
+                info = self.ils.item_information(item)
+            except IlsError:
+                details.append({"item_id": item})
+                continue
+            details.append(
+                {
+                    "item_id": item,
+                    "title": info.title or None,
+                    "due_date": (info.due_date or "").strip() or None,
+                }
+            )
+        session.loan_details = details
 
     def renew(self, item_id: str | None = None) -> dict[str, Any]:
         session = self.session

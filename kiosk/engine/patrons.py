@@ -59,6 +59,8 @@ class PatronSession:
     patron_type: str | None = None
     email: str | None = None
     loans: list[str] = field(default_factory=list)
+    loan_details: list[dict[str, object]] = field(default_factory=list)
+    """Title and due date of each loan (asked per item for the account screen)."""
     holds: list[str] = field(default_factory=list)
     fines: str = ""
     screen_messages: list[str] = field(default_factory=list)
@@ -82,6 +84,7 @@ class PatronSession:
             "offline": self.offline,
             "verified": self.verified,
             "loans": self.loans,
+            "loan_details": self.loan_details,
             "holds_ready": self.holds,
             "fines": self.fines,
             "screen_messages": self.screen_messages,

@@ -82,6 +82,8 @@ def test_language_switch_and_account(kiosk: Kiosk) -> None:
     assert kiosk.call("language", language="en") == {"language": "en"}
     account = kiosk.call("account")
     assert account["language"] == "en" and set(account["loans"]) == {"B0010", "B0013"}
+    details = {d["item_id"]: d for d in account["loan_details"]}
+    assert details["B0010"]["title"] == "Vợ nhặt" and details["B0013"]["due_date"]
     with pytest.raises(CommandFailed) as bad:
         kiosk.call("language", language="fr")
     assert bad.value.error["code"] == "unknown_language"

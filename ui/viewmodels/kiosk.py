@@ -353,6 +353,15 @@ class KioskViewModel:
         def answered(answer: Message) -> None:
             if answer.get("ok"):
                 self.account = answer["result"]
+                # Titles and due dates of every loan, as the engine found them at the ILS;
+                # what this session did (a renewal's new date) stays newer.
+                for detail in self.account.get("loan_details") or []:
+                    key = str(detail.get("item_id"))
+                    if key and key not in self.loan_info:
+                        self.loan_info[key] = {
+                            "title": detail.get("title"),
+                            "due_date": detail.get("due_date"),
+                        }
             else:
                 self._refusal(answer)
             self._changed()
