@@ -47,3 +47,19 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
         capture_output=True,
     )
     return TlsFiles(cert, key)
+
+
+@pytest.fixture(autouse=True)
+def _root_log_handlers_restored() -> object:
+    """A test that runs `muontra.cli.main` adds a stderr handler bound to pytest's capture
+    of that test; threads of later tests would log into the closed capture. Restore."""
+    import logging
+
+    root = logging.getLogger()
+    before = list(root.handlers)
+    level = root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in before:
+            root.removeHandler(handler)
+    root.setLevel(level)
