@@ -14,21 +14,19 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import queue
 import socket
-import socketserver
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kiosk.engine.core import CommandError, Engine
+from kiosk.engine.core import Engine
 from kiosk.engine.simcontrol import SimControl
+from kiosk.jsonlines import Command, JsonLinesServer
 
 log = logging.getLogger(__name__)
 
-COMMANDS: dict[str, Callable[[Engine, dict[str, Any]], Any]] = {
+COMMANDS: dict[str, Command] = {
     "status": lambda e, a: e.status(),
     "statistics": lambda e, a: e.statistics(),
     "identify": lambda e, a: e.identify(a["method"], a["value"]),
@@ -61,101 +59,17 @@ COMMANDS: dict[str, Callable[[Engine, dict[str, Any]], Any]] = {
 }
 
 
-class _Handler(socketserver.StreamRequestHandler):
-    server: ApiServer
-
-    def handle(self) -> None:
-        write_lock = threading.Lock()
-        subscription = None
-
-        def send(message: dict[str, Any]) -> bool:
-            data = (json.dumps(message, ensure_ascii=False, default=str) + "\n").encode()
-            with write_lock:
-                try:
-                    self.wfile.write(data)
-                    self.wfile.flush()
-                    return True
-                except OSError:
-                    return False
-
-        def forward(queue: Any) -> None:
-            while True:
-                event = queue.get()
-                if event is None or not send(event):
-                    return
-
-        try:
-            for raw in self.rfile:
-                try:
-                    request = json.loads(raw)
-                    if not isinstance(request, dict):
-                        raise ValueError("not an object")
-                except ValueError:
-                    send({"ok": False, "error": {"code": "bad_json"}})
-                    continue
-                if request.get("cmd") == "subscribe":
-                    if subscription is None:
-                        subscription = self.server.engine.bus.subscribe()
-                        threading.Thread(target=forward, args=(subscription,), daemon=True).start()
-                    send({"id": request.get("id"), "ok": True, "result": {"subscribed": True}})
-                    continue
-                send(self.server.dispatch(request))
-        finally:
-            if subscription is not None:
-                self.server.engine.bus.unsubscribe(subscription)
-                subscription.put(None)  # type: ignore[arg-type]
-
-
-class ApiServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
+class ApiServer(JsonLinesServer):
+    """The kiosk engine's local API (and its simulator controls, ``sim_*``)."""
 
     def __init__(self, path: Path, engine: Engine) -> None:
         self.engine = engine
         self.sim = SimControl(engine)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists() or path.is_socket():
-            path.unlink()
-        super().__init__(str(path), _Handler)
-        os.chmod(path, 0o660)
-        self.path = path
 
-    def dispatch(self, request: dict[str, Any]) -> dict[str, Any]:
-        ident = request.get("id")
-        name = request.get("cmd")
-        args = request.get("args") or {}
-        command = COMMANDS.get(str(name))
-        if command is None and str(name).startswith("sim_"):
-            command = self.sim.command(str(name))
-        if command is None:
-            return {
-                "id": ident,
-                "ok": False,
-                "error": {"code": "unknown_command", "en": f"unknown command {name!r}"},
-            }
-        try:
-            return {"id": ident, "ok": True, "result": command(self.engine, args)}
-        except CommandError as error:
-            return {"id": ident, "ok": False, "error": error.message}
-        except (KeyError, TypeError, ValueError) as error:
-            return {
-                "id": ident,
-                "ok": False,
-                "error": {"code": "bad_arguments", "en": f"{name}: {error}"},
-            }
-        except Exception as error:
-            log.exception("command %s failed", name)
-            return {"id": ident, "ok": False, "error": {"code": "internal", "en": str(error)}}
+        def simulator(name: str) -> Command | None:
+            return self.sim.command(name) if name.startswith("sim_") else None
 
-    def serve_in_thread(self) -> threading.Thread:
-        thread = threading.Thread(target=self.serve_forever, name="api", daemon=True)
-        thread.start()
-        return thread
-
-    def close(self) -> None:
-        self.shutdown()
-        self.server_close()
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+        super().__init__(path, engine, engine.bus, COMMANDS, fallback=simulator)
 
 
 class ApiClient:

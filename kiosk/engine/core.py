@@ -32,6 +32,7 @@ from kiosk.ils.client import IlsClient
 from kiosk.ils.errors import IlsConnectionError, IlsError
 from kiosk.ils.sim.server import SimServerThread
 from kiosk.journal.store import Journal, PatronCache, PatronCacheEntry
+from kiosk.jsonlines import Refusal
 from kiosk.logsetup import patron_ref
 from protocols.sip2.codes import PatronStatusFlag
 
@@ -43,7 +44,7 @@ BLOCKING_FLAGS = {
 }
 
 
-class CommandError(Exception):
+class CommandError(Refusal):
     """A command the engine refuses, with a patron-readable message in both languages."""
 
     def __init__(self, code: str, **values: object) -> None:
