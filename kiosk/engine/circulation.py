@@ -189,15 +189,7 @@ class Circulation:
         self.ils_online = True
         message = " ".join(answer.screen_messages) or None
         if not answer.ok:
-            txn = self.journal.step(
-                txn.id,
-                "refused",
-                outcome="ils_refused",
-                ils_message=message,
-                title=answer.title or None,
-            )
-            self.journal.count("checkout_failed")
-            self._done(txn, "ils_refused")
+            self._refused(txn, "ils_refused", message, answer.title)
             return
         # The loan exists now. If the power goes before the tag worker journals it, the
         # journal still says "started" and reconcile finds the loan at the ILS.
@@ -247,15 +239,7 @@ class Circulation:
         self.ils_online = True
         message = " ".join(answer.screen_messages) or None
         if not answer.ok:
-            txn = self.journal.step(
-                txn.id,
-                "refused",
-                outcome="checkin_refused",
-                ils_message=message,
-                title=answer.title or None,
-            )
-            self.journal.count("checkin_failed")
-            self._done(txn, "checkin_refused")
+            self._refused(txn, "checkin_refused", message, answer.title)
             return
         alert = _alert(answer.alert_type, answer.destination_location)
         txn = self.journal.step(
@@ -263,6 +247,18 @@ class Circulation:
         )
         crash_point("checkin:ils_ok")
         self._tag_queue.put((txn, {}))
+
+    def _refused(self, txn: Txn, outcome: str, message: str | None, title: str | None) -> None:
+        """The ILS said no: journaled with its own words, counted, shown; the tag is untouched."""
+        txn = self.journal.step(
+            txn.id,
+            "refused",
+            count=f"{txn.kind}_failed",
+            outcome=outcome,
+            ils_message=message,
+            title=title or None,
+        )
+        self._done(txn, outcome)
 
     # --- the tag worker ------------------------------------------------------------------
 
