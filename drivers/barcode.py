@@ -24,7 +24,6 @@ import hashlib
 import logging
 import queue
 import select
-import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from typing import Any
 from drivers.backoff import Backoff
 from drivers.interfaces import DeviceState, DeviceUnavailable
 from drivers.registry import DeviceUrl, DeviceUrlError, parse_url
+from drivers.sim.named import Named
 
 log = logging.getLogger(__name__)
 
@@ -381,32 +381,17 @@ class EvdevBarcodeScanner:
 # --- simulator --------------------------------------------------------------------------
 
 
-class SimScanner:
+class SimScanner(Named):
     """The codes waiting for ``barcode+sim://NAME``, shared by its scanners in this process.
 
     One queue, not one per scanner: a scan is typed once, into whichever
     scanner reads it (the engine), as a real scanner's keystrokes are.
     """
 
-    _named: dict[str, SimScanner] = {}  # noqa: RUF012 - the process-wide registry by name
-    _named_lock = threading.Lock()
-
     def __init__(self) -> None:
         self.codes: queue.Queue[str] = queue.Queue()
         self.unplugged = False
         """Fault switch: scans are lost and reads raise DeviceUnavailable after their timeout."""
-
-    @classmethod
-    def named(cls, name: str) -> SimScanner:
-        with cls._named_lock:
-            if name not in cls._named:
-                cls._named[name] = cls()
-            return cls._named[name]
-
-    @classmethod
-    def forget(cls, name: str) -> None:
-        with cls._named_lock:
-            cls._named.pop(name, None)
 
     def scan(self, code: str) -> None:
         if self.unplugged:

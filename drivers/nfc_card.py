@@ -38,6 +38,7 @@ from typing import Any
 from drivers.backoff import Backoff
 from drivers.interfaces import CardEvent, DeviceState, DeviceUnavailable
 from drivers.registry import DeviceUrl, parse_url
+from drivers.sim.named import Named
 
 log = logging.getLogger(__name__)
 
@@ -254,7 +255,7 @@ class NfcCardReader:
         self._backoff.failed()
 
 
-class SimCardSlot:
+class SimCardSlot(Named):
     """The simulated reader surface of ``card+sim://NAME``: at most one card lies on it.
 
     Shared by every SimCardReader on NAME in this process; each open reader
@@ -264,31 +265,11 @@ class SimCardSlot:
     reader vanishes; plugging it back in reports the card again.
     """
 
-    _named: dict[str, SimCardSlot] = {}  # noqa: RUF012 - the process-wide registry by name
-    _named_lock = threading.Lock()
-
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.card: CardEvent | None = None
         self._unplugged = False
         self._listeners: list[queue.Queue[CardEvent]] = []
-
-    @classmethod
-    def named(cls, name: str) -> SimCardSlot:
-        with cls._named_lock:
-            if name not in cls._named:
-                cls._named[name] = cls()
-            return cls._named[name]
-
-    @classmethod
-    def exists(cls, name: str) -> bool:
-        with cls._named_lock:
-            return name in cls._named
-
-    @classmethod
-    def forget(cls, name: str) -> None:
-        with cls._named_lock:
-            cls._named.pop(name, None)
 
     @property
     def unplugged(self) -> bool:

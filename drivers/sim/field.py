@@ -23,6 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from drivers.sim.named import Named
+
 BLOCK_SIZE = 4
 
 # ISO 15693 error codes a tag answers with.
@@ -93,11 +95,8 @@ class Faults:
     """Serial simulators corrupt the CRC of this many coming answers."""
 
 
-class TagField:
+class TagField(Named):
     """The tags an antenna can reach, with their fault switches. Thread-safe."""
-
-    _named: dict[str, TagField] = {}  # noqa: RUF012 - the process-wide registry of named fields
-    _named_lock = threading.Lock()
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
@@ -152,19 +151,6 @@ class TagField:
         temporary = self.state_path.with_suffix(".tmp")
         temporary.write_text(json.dumps({"tags": entries}))
         os.replace(temporary, self.state_path)
-
-    @classmethod
-    def named(cls, name: str) -> TagField:
-        """The field of ``sim://NAME``, shared by every reader of that name in this process."""
-        with cls._named_lock:
-            if name not in cls._named:
-                cls._named[name] = cls()
-            return cls._named[name]
-
-    @classmethod
-    def forget(cls, name: str) -> None:
-        with cls._named_lock:
-            cls._named.pop(name, None)
 
     # --- what a person (test, scenario, simulator panel) does ---------------------------
 

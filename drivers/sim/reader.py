@@ -51,7 +51,7 @@ class SimReader:
         self.url_parts = parse_url(url) if isinstance(url, str) else url
         self.url = self.url_parts.raw
         name = self.url_parts.target or "pad"
-        fresh = field is None and name not in TagField._named
+        fresh = field is None and not TagField.exists(name)
         self.field = field if field is not None else TagField.named(name)
         self.timing = AirTiming(scale=self.url_parts.number("timing", 1.0))
         self.air_seconds = 0.0
