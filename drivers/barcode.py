@@ -81,7 +81,79 @@ def _left(deadline: float) -> float:
     return max(0.0, deadline - time.monotonic())
 
 
-class SerialBarcodeScanner:
+class _ReopeningScanner:
+    """What both real scanners share: a read loop that survives the device leaving.
+
+    Codes come from :meth:`_read_codes`; a device gone (``_Unavailable``) is
+    dropped and reopened by path after a backoff, all within the caller's timeout.
+    """
+
+    url: str
+
+    def __init__(self) -> None:
+        self._codes: list[str] = []
+        self._state = DeviceState.CLOSED
+        self._backoff = Backoff()
+
+    @property
+    def state(self) -> DeviceState:
+        return self._state
+
+    def open(self) -> None:
+        raise NotImplementedError
+
+    def _connected(self) -> bool:
+        raise NotImplementedError
+
+    def _read_codes(self, timeout: float) -> list[str]:
+        raise NotImplementedError
+
+    def _drop(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._drop()
+        self._state = DeviceState.CLOSED
+
+    def read(self, timeout: float) -> str | None:
+        deadline = _deadline(timeout)
+        while True:
+            if self._codes:
+                return self._codes.pop(0)
+            if not self._connected() and not self._reopen(deadline):
+                if _left(deadline) <= 0:
+                    raise DeviceUnavailable(f"{self.url}: scanner unavailable")
+                continue
+            try:
+                self._codes.extend(self._read_codes(_left(deadline)))
+            except _Unavailable as error:
+                self._lost(str(error))
+                continue
+            if not self._codes and _left(deadline) <= 0:
+                return None
+
+    def _reopen(self, deadline: float) -> bool:
+        """Try the device again when the backoff allows, sleeping until then within the deadline."""
+        wait = self._backoff.remaining()
+        if wait > _left(deadline):
+            time.sleep(_left(deadline))
+            return False
+        time.sleep(wait)
+        try:
+            self.open()
+        except DeviceUnavailable:
+            return False
+        return True
+
+    def _lost(self, why: str) -> None:
+        self._drop()
+        if self._state is not DeviceState.UNAVAILABLE:
+            log.warning("%s: unavailable (%s); retrying", self.url, why)
+        self._state = DeviceState.UNAVAILABLE
+        self._backoff.failed()
+
+
+class SerialBarcodeScanner(_ReopeningScanner):
     """A BarcodeScanner on a serial port, reopened by path whenever it comes back."""
 
     def __init__(self, url: DeviceUrl | str) -> None:
@@ -93,15 +165,9 @@ class SerialBarcodeScanner:
         if suffix not in SUFFIXES:
             known = "|".join(SUFFIXES)
             raise DeviceUrlError(f"{self.url}: suffix={suffix!r}, expected one of {known}")
+        super().__init__()
         self._splitter = CodeSplitter(SUFFIXES[suffix])
-        self._codes: list[str] = []
         self._port: Any = None
-        self._state = DeviceState.CLOSED
-        self._backoff = Backoff()
-
-    @property
-    def state(self) -> DeviceState:
-        return self._state
 
     def open(self) -> None:
         if self._port is not None:
@@ -119,40 +185,11 @@ class SerialBarcodeScanner:
         self._state = DeviceState.READY
         log.info("%s: ready", self.url)
 
-    def close(self) -> None:
-        self._drop_port()
-        self._state = DeviceState.CLOSED
+    def _connected(self) -> bool:
+        return self._port is not None
 
-    def read(self, timeout: float) -> str | None:
-        deadline = _deadline(timeout)
-        while True:
-            if self._codes:
-                return self._codes.pop(0)
-            if self._port is None and not self._reopen(deadline):
-                if _left(deadline) <= 0:
-                    raise DeviceUnavailable(f"{self.url}: scanner unavailable")
-                continue
-            try:
-                chunk = self._read_chunk(_left(deadline))
-            except _Unavailable as error:
-                self._lost(str(error))
-                continue
-            self._codes.extend(self._splitter.feed(chunk))
-            if not self._codes and _left(deadline) <= 0:
-                return None
-
-    def _reopen(self, deadline: float) -> bool:
-        """Try the port again when the backoff allows, sleeping until then within the deadline."""
-        wait = self._backoff.remaining()
-        if wait > _left(deadline):
-            time.sleep(_left(deadline))
-            return False
-        time.sleep(wait)
-        try:
-            self.open()
-        except DeviceUnavailable:
-            return False
-        return True
+    def _read_codes(self, timeout: float) -> list[str]:
+        return self._splitter.feed(self._read_chunk(timeout))
 
     def _read_chunk(self, timeout: float) -> bytes:
         """What the port has within ``timeout``: select on its descriptor, then read it all."""
@@ -170,14 +207,7 @@ class SerialBarcodeScanner:
             raise _Unavailable("device reports readiness to read but returned no data")
         return data
 
-    def _lost(self, why: str) -> None:
-        self._drop_port()
-        if self._state is not DeviceState.UNAVAILABLE:
-            log.warning("%s: unavailable (%s); retrying", self.url, why)
-        self._state = DeviceState.UNAVAILABLE
-        self._backoff.failed()
-
-    def _drop_port(self) -> None:
+    def _drop(self) -> None:
         port, self._port = self._port, None
         if port is not None:
             with contextlib.suppress(Exception):
@@ -275,7 +305,7 @@ def decode_keys(
     return [code for code in (decoder.feed(*event) for event in events) if code is not None]
 
 
-class EvdevBarcodeScanner:
+class EvdevBarcodeScanner(_ReopeningScanner):
     """A BarcodeScanner on a keyboard-wedge scanner's input device, grabbed for itself."""
 
     def __init__(self, url: DeviceUrl | str) -> None:
@@ -285,15 +315,9 @@ class EvdevBarcodeScanner:
         end_keys = {KEY_ENTER, KEY_KPENTER}
         if self.url_parts.params.get("suffix", "enter").lower() == "tab":
             end_keys.add(KEY_TAB)
+        super().__init__()
         self._decoder = KeyDecoder(frozenset(end_keys))
-        self._codes: list[str] = []
         self._device: Any = None
-        self._state = DeviceState.CLOSED
-        self._backoff = Backoff()
-
-    @property
-    def state(self) -> DeviceState:
-        return self._state
 
     def open(self) -> None:
         if self._device is not None:
@@ -316,39 +340,11 @@ class EvdevBarcodeScanner:
         self._state = DeviceState.READY
         log.info("%s: ready (grabbed)", self.url)
 
-    def close(self) -> None:
-        self._drop_device()
-        self._state = DeviceState.CLOSED
+    def _connected(self) -> bool:
+        return self._device is not None
 
-    def read(self, timeout: float) -> str | None:
-        deadline = _deadline(timeout)
-        while True:
-            if self._codes:
-                return self._codes.pop(0)
-            if self._device is None and not self._reopen(deadline):
-                if _left(deadline) <= 0:
-                    raise DeviceUnavailable(f"{self.url}: scanner unavailable")
-                continue
-            try:
-                events = self._read_events(_left(deadline))
-            except _Unavailable as error:
-                self._lost(str(error))
-                continue
-            self._codes.extend(decode_keys(events, self._decoder))
-            if not self._codes and _left(deadline) <= 0:
-                return None
-
-    def _reopen(self, deadline: float) -> bool:
-        wait = self._backoff.remaining()
-        if wait > _left(deadline):
-            time.sleep(_left(deadline))
-            return False
-        time.sleep(wait)
-        try:
-            self.open()
-        except DeviceUnavailable:
-            return False
-        return True
+    def _read_codes(self, timeout: float) -> list[str]:
+        return decode_keys(self._read_events(timeout), self._decoder)
 
     def _read_events(self, timeout: float) -> list[tuple[int, int, int]]:
         device = self._device
@@ -362,14 +358,7 @@ class EvdevBarcodeScanner:
         except OSError as error:  # ENODEV: unplugged
             raise _Unavailable(str(error)) from None
 
-    def _lost(self, why: str) -> None:
-        self._drop_device()
-        if self._state is not DeviceState.UNAVAILABLE:
-            log.warning("%s: unavailable (%s); retrying", self.url, why)
-        self._state = DeviceState.UNAVAILABLE
-        self._backoff.failed()
-
-    def _drop_device(self) -> None:
+    def _drop(self) -> None:
         device, self._device = self._device, None
         if device is not None:
             with contextlib.suppress(Exception):
