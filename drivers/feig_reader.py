@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 
-from drivers.interfaces import DeviceState, TagError, TagInfo, TagNotFound, TagSeen
+from drivers.interfaces import TagError, TagInfo, TagNotFound, TagSeen
 from drivers.registry import DeviceUrl, parse_url
-from drivers.serial_link import SerialLink
+from drivers.serial_link import LinkedReader, SerialLink
 from protocols.readers import feig_iso
 from protocols.readers.feig import FeigFrame, FeigParser, decode_frames
 
@@ -35,7 +35,7 @@ class _StandardParser:
         return list(decode_frames(frame))
 
 
-class FeigReader:
+class FeigReader(LinkedReader):
     def __init__(self, url: DeviceUrl | str) -> None:
         parts = parse_url(url) if isinstance(url, str) else url
         self.url = parts.raw
@@ -48,16 +48,6 @@ class FeigReader:
             parity=parts.params.get("parity", "E")[:1].upper(),
         )
         self.block_size = 4
-
-    @property
-    def state(self) -> DeviceState:
-        return self.link.state
-
-    def open(self) -> None:
-        self.link.open()
-
-    def close(self) -> None:
-        self.link.close()
 
     def _ask(self, request: FeigFrame, sub: int) -> feig_iso.IsoAnswer:
         if not self.advanced:

@@ -108,3 +108,19 @@ class SerialLink:
         except (serial.SerialException, OSError, termios.error) as error:
             self._lost(error)
             raise  # unreachable: _lost raises
+
+
+class LinkedReader:
+    """A reader driver whose device sits behind one :class:`SerialLink`."""
+
+    link: SerialLink
+
+    @property
+    def state(self) -> DeviceState:
+        return self.link.state
+
+    def open(self) -> None:
+        self.link.open()
+
+    def close(self) -> None:
+        self.link.close()

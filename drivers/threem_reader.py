@@ -8,14 +8,14 @@ split into runs of at most ``max_blocks`` blocks (8 by default: what older
 
 from __future__ import annotations
 
-from drivers.interfaces import DeviceState, TagError, TagInfo, TagNotFound, TagSeen
+from drivers.interfaces import TagError, TagInfo, TagNotFound, TagSeen
 from drivers.registry import DeviceUrl, parse_url
-from drivers.serial_link import SerialLink
+from drivers.serial_link import LinkedReader, SerialLink
 from protocols.readers import threem
 from protocols.readers.threem import ThreeMFrame, ThreeMParser
 
 
-class ThreeMReader:
+class ThreeMReader(LinkedReader):
     def __init__(self, url: DeviceUrl | str) -> None:
         parts = parse_url(url) if isinstance(url, str) else url
         self.url = parts.raw
@@ -26,16 +26,6 @@ class ThreeMReader:
             timeout=parts.number("timeout", 1.0),
         )
         self.block_size = 4
-
-    @property
-    def state(self) -> DeviceState:
-        return self.link.state
-
-    def open(self) -> None:
-        self.link.open()
-
-    def close(self) -> None:
-        self.link.close()
 
     def _ask(self, request: ThreeMFrame) -> threem.Answer:
         frame = self.link.exchange(
@@ -113,4 +103,3 @@ class ThreeMReader:
         answer = self._ask(threem.check_eas(uid))
         # Only tags with EAS set answer: "no transponder" means EAS 0 (the specification says so).
         return bool(answer.ok and answer.fields.get("eas"))
-
