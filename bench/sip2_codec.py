@@ -85,10 +85,14 @@ def main() -> None:
     ours_d, theirs_d = rates(our_decode, their_decode, n)
     ours_e, theirs_e = rates(our_encode, their_encode, n)
     print(f"mix: {len(mix)} message types of {len(EVERY_MESSAGE)}, {n} messages per pass")
-    print(f"encode: ours {ours_e:,.0f} msg/s, pysip2 {theirs_e:,.0f} msg/s, "
-          f"ratio {ours_e / theirs_e:.2f}")
-    print(f"decode: ours {ours_d:,.0f} msg/s, pysip2 {theirs_d:,.0f} msg/s, "
-          f"ratio {ours_d / theirs_d:.2f}")
+    print(
+        f"encode: ours {ours_e:,.0f} msg/s, pysip2 {theirs_e:,.0f} msg/s, "
+        f"ratio {ours_e / theirs_e:.2f}"
+    )
+    print(
+        f"decode: ours {ours_d:,.0f} msg/s, pysip2 {theirs_d:,.0f} msg/s, "
+        f"ratio {ours_d / theirs_d:.2f}"
+    )
 
 
 if __name__ == "__main__":

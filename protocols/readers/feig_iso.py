@@ -231,8 +231,7 @@ def blocks_payload(data: bytes, block_size: int = 4) -> bytes:
 
 
 def system_info_payload(
-    uid: bytes,
-    *, dsfid: int, afi: int, block_size: int, block_count: int, ic_reference: int
+    uid: bytes, *, dsfid: int, afi: int, block_size: int, block_count: int, ic_reference: int
 ) -> bytes:
     return bytes([dsfid]) + uid + bytes([afi, block_size - 1, block_count - 1, ic_reference])
 
