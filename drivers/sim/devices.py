@@ -2,20 +2,44 @@
 
 These are the far ends that :mod:`drivers.sim.serial_peer` puts behind a
 pseudo-terminal, so the FEIG and 3M drivers are tested on the same bytes a
-real reader sends.
+real reader sends. ``air_time`` says how long a real reader would have spent on
+the air for a request and its answer (the same :class:`AirTiming` model as
+``sim://``), so a paced peer answers when a real reader would.
 """
 
 from __future__ import annotations
 
 from drivers.sim.field import BLOCK_SIZE, TagField, TagGone, TagRefused
+from drivers.sim.timing import INSTANT, AirTiming
 from protocols.readers import feig_iso, threem
 from protocols.readers.feig import FeigFrame
 from protocols.readers.threem import ThreeMFrame
 
 
 class FeigFirmware:
-    def __init__(self, field: TagField) -> None:
+    def __init__(self, field: TagField, timing: AirTiming = INSTANT) -> None:
         self.field = field
+        self.timing = timing
+
+    def air_time(self, request: FeigFrame, answer: FeigFrame) -> float:
+        fields = feig_iso.parse_request(request) or {}
+        timing = self.timing
+        if request.command == feig_iso.NXP:
+            if fields.get("nxp_command") in (feig_iso.SET_EAS, feig_iso.RESET_EAS):
+                return timing.eas()
+            return timing.addressed()
+        sub = fields.get("sub_command")
+        if sub == feig_iso.INVENTORY:
+            answered = answer.data[1] if answer.data[:1] == bytes([feig_iso.OK]) else 0
+            return timing.inventory(answered)
+        if sub == feig_iso.READ_BLOCKS:
+            return timing.read(int(fields.get("blocks", 1)))  # type: ignore[call-overload]
+        if sub == feig_iso.WRITE_BLOCKS:
+            blocks = len(bytes(fields.get("data", b""))) // BLOCK_SIZE  # type: ignore[call-overload]
+            return blocks * timing.write(1)
+        if sub in (feig_iso.WRITE_AFI, feig_iso.LOCK_AFI):
+            return timing.afi()
+        return timing.addressed() if sub is not None else 0.0
 
     def answer(self, request: FeigFrame) -> FeigFrame:
         fields = feig_iso.parse_request(request)
@@ -85,8 +109,28 @@ class FeigFirmware:
 
 
 class ThreeMFirmware:
-    def __init__(self, field: TagField) -> None:
+    def __init__(self, field: TagField, timing: AirTiming = INSTANT) -> None:
         self.field = field
+        self.timing = timing
+
+    def air_time(self, request: ThreeMFrame, answer: ThreeMFrame) -> float:
+        fields = threem.request_fields(request) or {}
+        timing, command = self.timing, request.command
+        if command == threem.INVENTORY:
+            answered = answer.body[3] if answer.body[:1] == b"\x00" and len(answer.body) > 3 else 0
+            return timing.inventory(answered)
+        if command == threem.VERSION:
+            return 0.0
+        if command == threem.READ_BLOCKS:
+            return timing.read(int(fields.get("blocks", 1)))  # type: ignore[call-overload]
+        if command == threem.WRITE_BLOCKS:
+            blocks: int = fields.get("blocks", 1)  # type: ignore[assignment]
+            return blocks * timing.write(1)
+        if command in (threem.WRITE_AFI, threem.LOCK_AFI):
+            return timing.afi()
+        if command == threem.EAS_CONTROL:
+            return timing.eas()
+        return timing.addressed()
 
     def answer(self, request: ThreeMFrame) -> ThreeMFrame:
         fields = threem.request_fields(request)

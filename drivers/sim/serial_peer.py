@@ -5,6 +5,11 @@ The driver under test opens ``link`` (a symlink to the pty's slave, like a
 reader. ``unplug()`` closes the master and removes the link — the driver sees
 the device vanish; ``replug()`` makes a fresh pty behind the same link. The
 field's ``noise`` and ``corrupt_answers`` faults garble what goes back.
+
+A pty moves bytes at memory speed. Given a ``line``, the peer answers when a
+real reader would: after the request's bytes on that line, the command's air
+time (the firmware's ``air_time``) and the answer's bytes; ``busy_seconds``
+adds it up, so benchmarks can set the engine's time against it.
 """
 
 from __future__ import annotations
@@ -14,12 +19,14 @@ import logging
 import os
 import select
 import threading
+import time
 import tty
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from drivers.sim.field import TagField
+from drivers.sim.timing import SerialLine
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +40,12 @@ class SerialPeer:
         field: TagField,
         parser_factory: Callable[[], Any],
         firmware: Any,
+        *,
+        line: SerialLine | None = None,
     ) -> None:
         self.link = Path(link)
+        self.line = line
+        self.busy_seconds = 0.0
         self.field = field
         self._parser_factory = parser_factory
         self.firmware = firmware
@@ -91,7 +102,17 @@ class SerialPeer:
                 if hasattr(frame, "reason"):
                     continue  # a real reader ignores a frame with a bad CRC
                 self.requests += 1
-                self._send(self.firmware.answer(frame).encode())
+                answer = self.firmware.answer(frame)
+                encoded = answer.encode()
+                if self.line is not None:
+                    busy = (
+                        self.line.seconds(len(frame.encode()))
+                        + self.firmware.air_time(frame, answer)
+                        + self.line.seconds(len(encoded))
+                    )
+                    self.busy_seconds += busy
+                    time.sleep(busy)
+                self._send(encoded)
 
     def _send(self, answer: bytes) -> None:
         faults = self.field.faults

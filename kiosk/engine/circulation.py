@@ -81,6 +81,8 @@ class Circulation:
         self._tag_queue: queue.Queue[tuple[Txn, dict[str, Any]] | None] = queue.Queue()
         self._pending = 0
         self._pending_lock = threading.Condition()
+        self._tag_jobs = 0
+        """Jobs queued for or held by the tag worker (under ``_pending_lock``)."""
         self._threads: list[threading.Thread] = []
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -107,9 +109,19 @@ class Circulation:
         with self._pending_lock:
             return self._pending_lock.wait_for(lambda: self._pending == 0, timeout)
 
+    def wait_tags_idle(self, timeout: float) -> bool:
+        """True when the tag worker has nothing to do (the pad may take the antenna)."""
+        with self._pending_lock:
+            return self._pending_lock.wait_for(lambda: self._tag_jobs == 0, timeout)
+
     @property
     def pending(self) -> int:
         return self._pending
+
+    def _to_tag_worker(self, txn: Txn, answered: dict[str, Any]) -> None:
+        with self._pending_lock:
+            self._tag_jobs += 1
+        self._tag_queue.put((txn, answered))
 
     # --- submissions ---------------------------------------------------------------------
 
@@ -124,7 +136,7 @@ class Circulation:
     def finish(self, txn: Txn) -> None:
         """Retry the security step of a flagged transaction (its tag is back on the pad)."""
         self._busy(+1)
-        self._tag_queue.put((txn, {}))
+        self._to_tag_worker(txn, {})
 
     # --- the ILS worker ------------------------------------------------------------------
 
@@ -199,7 +211,7 @@ class Circulation:
             "title": answer.title or None,
             "ils_message": message,
         }
-        self._tag_queue.put((txn, answered))
+        self._to_tag_worker(txn, answered)
 
     def _offline_checkout(self, txn: Txn, borrower: Borrower, reason: str) -> None:
         if not self.offline_enabled or borrower.offline_allowed <= 0:
@@ -210,7 +222,7 @@ class Circulation:
             return
         txn = self.journal.step(txn.id, "ils_ok", offline=True, detail=f"offline: {reason}")
         crash_point("checkout:ils_ok")
-        self._tag_queue.put((txn, {}))
+        self._to_tag_worker(txn, {})
 
     def _ils_checkin(self, item: Item) -> None:
         now = self.clock()
@@ -234,7 +246,7 @@ class Circulation:
                 self._done(txn, "ils_unavailable")
                 return
             txn = self.journal.step(txn.id, "ils_ok", offline=True, detail=f"offline: {error}")
-            self._tag_queue.put((txn, {}))
+            self._to_tag_worker(txn, {})
             return
         self.ils_online = True
         message = " ".join(answer.screen_messages) or None
@@ -246,7 +258,7 @@ class Circulation:
             txn.id, "ils_ok", title=answer.title or None, ils_message=message, detail=alert
         )
         crash_point("checkin:ils_ok")
-        self._tag_queue.put((txn, {}))
+        self._to_tag_worker(txn, {})
 
     def _refused(self, txn: Txn, outcome: str, message: str | None, title: str | None) -> None:
         """The ILS said no: journaled with its own words, counted, shown; the tag is untouched."""
@@ -270,6 +282,10 @@ class Circulation:
             except Exception:
                 log.exception("tag worker failed on %s", txn.id)
                 self._busy(-1)
+            finally:
+                with self._pending_lock:
+                    self._tag_jobs -= 1
+                    self._pending_lock.notify_all()
 
     def _secure(self, txn: Txn, answered: dict[str, Any]) -> None:
         secured = bool(txn.security_target)

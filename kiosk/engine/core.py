@@ -105,7 +105,8 @@ class Engine:
             self._on_tag_added,
             self._on_tag_removed,
             self._on_reader_state,
-            busy=lambda: self.circulation.pending > 0,
+            wait_idle=self.circulation.wait_idle,
+            wait_writer_idle=self.circulation.wait_tags_idle,
         )
         self.session: PatronSession | None = None
         self.mode = "return" if config.device.role == "return" else "idle"

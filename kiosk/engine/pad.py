@@ -5,6 +5,12 @@ and decoded (cached by UID), then ``on_added`` is called; a tag missing from
 ``missing_rounds`` consecutive rounds is reported gone (one missed round is
 normal radio life, not a patron lifting a book). The reader is shared with the
 security writer through ``lock``: one command on the air at a time.
+
+While items are being checked out or returned the antenna is theirs: an
+inventory of a full pad holds a serial reader for 60-90 ms, the time of a whole
+security release. So rounds wait until the work is done; after
+``busy_interval`` (to notice items added to a long stack) a round may go
+between two security writes, when the writer is idle waiting for the ILS.
 """
 
 from __future__ import annotations
@@ -39,8 +45,9 @@ class PadWatcher:
         on_state: Callable[[DeviceState, str], None],
         *,
         interval: float = 0.05,
-        busy_interval: float = 0.3,
-        busy: Callable[[], bool] = lambda: False,
+        busy_interval: float = 2.0,
+        wait_idle: Callable[[float], bool] = lambda timeout: True,
+        wait_writer_idle: Callable[[float], bool] = lambda timeout: True,
         missing_rounds: int = 2,
     ) -> None:
         self.reader = reader
@@ -50,7 +57,10 @@ class PadWatcher:
         self.on_state = on_state
         self.interval = interval
         self.busy_interval = busy_interval
-        self.busy = busy
+        self.wait_idle = wait_idle
+        """Blocks up to its timeout until no item is being processed; True when none is."""
+        self.wait_writer_idle = wait_writer_idle
+        """The same for the security writer alone."""
         self.missing_rounds = missing_rounds
         self.present: dict[bytes, PadTag] = {}
         self._missing: dict[bytes, int] = {}
@@ -89,8 +99,7 @@ class PadWatcher:
             try:
                 self.round()
                 self._set_state(DeviceState.READY)
-                # While items are being secured the antenna is theirs: inventory less often.
-                wait = self.busy_interval if self.busy() else self.interval
+                wait = self.interval
             except DeviceUnavailable as error:
                 self._set_state(DeviceState.UNAVAILABLE, str(error))
                 wait = 1.0
@@ -101,7 +110,20 @@ class PadWatcher:
                 log.exception("pad loop error")
                 wait = 1.0
             self.last_round = time.monotonic()
-            self._stop.wait(wait)
+            if not self._stop.wait(wait):
+                self._wait_for_antenna()
+
+    def _wait_for_antenna(self) -> None:
+        """Until no item is in work; after ``busy_interval``, until the writer is idle (or
+        as long again). In short slices, so that ``stop`` is never kept waiting."""
+        busy_until = self.last_round + self.busy_interval
+        while not self._stop.is_set():
+            left = busy_until - time.monotonic()
+            if left > 0:
+                if self.wait_idle(min(left, 0.1)):
+                    return
+            elif self.wait_writer_idle(0.1) or -left > self.busy_interval:
+                return
 
     def round(self) -> None:
         with self.lock:

@@ -47,7 +47,7 @@ api_socket = "{socket}"
 url = "sip2://127.0.0.1:{port}?institution=MUONTRA&timeout={ils_timeout}"
 
 [devices]
-pad = "sim://pad-{name}?timing={timing}&state={data}/pad.json"
+pad = "{pad}"
 card = "card+sim://card-{name}"
 barcode = "barcode+sim://scanner-{name}"
 printer = "escpos+dummy://"
@@ -80,6 +80,7 @@ DEFAULTS: dict[str, Any] = {
     "timing": 0,
     "ils_timeout": 2,
     "crash_at": "",
+    "pad": "",  # the pad reader's URL; empty: a sim:// pad kept in the data directory
 }
 
 
@@ -90,11 +91,15 @@ def device_config(directory: Path, ils_port: int, overrides: dict[str, Any]) -> 
         raise ValueError(f"[kiosk] has unknown keys: {', '.join(sorted(unknown))}")
     values = {**DEFAULTS, **overrides}
     socket = directory / "kiosk.sock"
+    data = directory / "data"
+    if not values["pad"]:
+        timing = values["timing"]
+        values["pad"] = f"sim://pad-{directory.name}?timing={timing}&state={data}/pad.json"
     # Simulated devices are named after the directory: two engines in one process
     # (the demo twice, tests) must not share a pad.
     text = CONFIG.format(
         name=directory.name,
-        data=directory / "data",
+        data=data,
         socket=socket,
         port=ils_port,
         offline=str(values["offline"]).lower(),
