@@ -9,41 +9,23 @@ the service restarted rather than a gate that silently stopped alarming.
 from __future__ import annotations
 
 import argparse
-import logging
-import signal
 import sys
-import threading
 import time
-from pathlib import Path
-from types import FrameType
 
-from kiosk import sdnotify
-from kiosk.config import ConfigError, load_config
-
-log = logging.getLogger(__name__)
-
-
-TELEMETRY_EVERY = 60.0
-"""Seconds between health reports to central monitoring."""
+from kiosk.cli_daemon import Service, add_arguments, load_device
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.description = __doc__.splitlines()[0] if __doc__ else None
-    parser.add_argument("--config", required=True, type=Path, help="the gate's TOML file")
-    parser.add_argument("--socket", type=Path, help="override device.api_socket")
-    parser.add_argument("--data-dir", type=Path, help="override device.data_dir")
+    add_arguments(parser, "gate")
     parser.add_argument(
         "--no-ils", action="store_true", help="do not ask the ILS for titles of alarming items"
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config, secrets=True)
-    except ConfigError as error:
-        print(f"muontra gate: {args.config} has problems:", file=sys.stderr)
-        for problem in error.problems:
-            print(f"  {problem}", file=sys.stderr)
+    config = load_device("gate", args)
+    if config is None:
         return 2
     if config.device.role != "gate":
         print(
@@ -52,10 +34,6 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    if args.data_dir:
-        config.device.data_dir = args.data_dir
-    if args.socket:
-        config.device.api_socket = args.socket
 
     from gates.api import GateApiServer
     from gates.controller import GateController, ItemLookup
@@ -63,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from kiosk.engine.embedded_ils import EmbeddedIls
     from kiosk.engine.events import EventBus
     from kiosk.ils.client import IlsClient
+    from kiosk.mqtt.service import gate_commands, kiosk_event_for_gate, start_mqtt
 
     # Reader loops, the beam loop and the follow-up worker share the GIL; a short
     # switch interval keeps an inventory answer from waiting behind another slice.
@@ -81,48 +60,32 @@ def run(args: argparse.Namespace) -> int:
     bus = EventBus()
     lookup: ItemLookup | None = ils
     gate = GateController(config, bus, ils=lookup, store=store)
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    service = Service("gate", args.config)
     gate.start()
-    from kiosk.mqtt.service import gate_commands, kiosk_event_for_gate, start_mqtt
-
+    started = time.monotonic()
     mqtt = start_mqtt(
         config,
         bus,
-        gate_commands(bus),
+        gate_commands(bus, service.reload),
         on_site_event=lambda kind, event: gate.kiosk_event(kiosk_event_for_gate(kind, event)),
         site_event_kinds=("checkout", "checkin", "error"),
     )
+
+    def report() -> None:
+        readers = {str(k): str(v) for k, v in (gate.status().get("readers") or {}).items()}
+        assert mqtt is not None
+        mqtt.link.publish_telemetry(time.monotonic() - started, readers=readers)
+
     api = GateApiServer(config.device.api_socket, gate)
     api.serve_in_thread()
-    print(
-        f"muontra gate: {config.device.id} ready with {len(gate.readers)} reader(s); "
-        f"API on {config.device.api_socket}",
-        file=sys.stderr,
-        flush=True,
-    )
-    sdnotify.notify("READY=1")
-    interval = min(sdnotify.watchdog_interval() or 5.0, 5.0)
-    started = last_report = time.monotonic()
     try:
-        while not stop.wait(interval):
-            if mqtt is not None and time.monotonic() - last_report >= TELEMETRY_EVERY:
-                last_report = time.monotonic()
-                status = gate.status()
-                readers = {str(k): str(v) for k, v in (status.get("readers") or {}).items()}
-                mqtt.link.publish_telemetry(time.monotonic() - started, readers=readers)
-            if gate.healthy():
-                sdnotify.notify("WATCHDOG=1")
-            else:
-                log.error("a gate loop is not running; not feeding the watchdog")
-                sdnotify.notify("STATUS=a gate loop is not running; not feeding the watchdog")
+        service.serve(
+            f"{config.device.id} ready with {len(gate.readers)} reader(s); "
+            f"API on {config.device.api_socket}",
+            gate.healthy,
+            report if mqtt is not None else None,
+        )
     finally:
-        sdnotify.notify("STOPPING=1")
         api.close()
         if mqtt is not None:
             mqtt.stop()
@@ -132,4 +95,4 @@ def run(args: argparse.Namespace) -> int:
         if embedded is not None:
             embedded.stop()
         store.close()
-    return 0
+    return service.finish()

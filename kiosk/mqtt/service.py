@@ -75,16 +75,9 @@ def kiosk_commands(
             engine.staff("in_service")
             return CommandOutcome(True, "in service")
         if command.name == "message":
-            text = command.args.get("text")
-            if not isinstance(text, str) or not text:
-                return CommandOutcome(False, "message needs args.text")
-            engine.bus.publish("staff_message", text=text[:500])
-            return CommandOutcome(True, "shown")
+            return _message(engine.bus, command)
         if command.name == "reload":
-            if reload is None:
-                return CommandOutcome(False, "reload is not available here")
-            problem = reload()
-            return CommandOutcome(problem is None, problem or "reloading the configuration")
+            return _reload(reload)
         if command.name == "empty_bin":
             number = command.args.get("bin")
             if not isinstance(number, int) or number < 1:
@@ -96,19 +89,34 @@ def kiosk_commands(
     return handle
 
 
-def gate_commands(bus: EventBus) -> Callable[[Command], CommandOutcome]:
-    """A gate takes messages for its staff screen; the rest is for kiosks."""
+def gate_commands(
+    bus: EventBus, reload: Callable[[], str | None] | None = None
+) -> Callable[[Command], CommandOutcome]:
+    """A gate takes messages for its staff screen and reloads; the rest is for kiosks."""
 
     def handle(command: Command) -> CommandOutcome:
         if command.name == "message":
-            text = command.args.get("text")
-            if not isinstance(text, str) or not text:
-                return CommandOutcome(False, "message needs args.text")
-            bus.publish("staff_message", text=text[:500])
-            return CommandOutcome(True, "shown")
+            return _message(bus, command)
+        if command.name == "reload":
+            return _reload(reload)
         return CommandOutcome(False, f"{command.name} does not apply to a gate")
 
     return handle
+
+
+def _message(bus: EventBus, command: Command) -> CommandOutcome:
+    text = command.args.get("text")
+    if not isinstance(text, str) or not text:
+        return CommandOutcome(False, "message needs args.text")
+    bus.publish("staff_message", text=text[:500])
+    return CommandOutcome(True, "shown")
+
+
+def _reload(reload: Callable[[], str | None] | None) -> CommandOutcome:
+    if reload is None:
+        return CommandOutcome(False, "reload is not available here")
+    problem = reload()
+    return CommandOutcome(problem is None, problem or "reloading the configuration")
 
 
 def kiosk_event_for_gate(kind: str, event: Event) -> dict[str, Any]:

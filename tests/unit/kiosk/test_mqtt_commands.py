@@ -43,8 +43,11 @@ def test_reload_only_with_a_valid_configuration() -> None:
     assert not kiosk_commands(Engine())(command("reload")).ok
 
 
-def test_a_gate_takes_messages_only() -> None:
+def test_a_gate_takes_messages_and_reloads_only() -> None:
     bus = EventBus()
-    handle = gate_commands(bus)
+    reloads: list[str] = []
+    handle = gate_commands(bus, reload=lambda: reloads.append("asked") or None)
     assert handle(command("message", text="hello")).ok
-    assert not handle(command("lock")).ok
+    assert not handle(command("lock")).ok and not handle(command("empty_bin", bin=1)).ok
+    assert handle(command("reload")).ok and reloads == ["asked"]
+    assert not gate_commands(bus)(command("reload")).ok
