@@ -60,6 +60,9 @@ class PendingSet:
 
 
 class Engine:
+    maintenance_every = 5.0
+    """Seconds between retries of what an earlier run left open, and of offline replays."""
+
     def __init__(self, config: DeviceConfig, *, ils: IlsClient | None = None) -> None:
         self.config = config
         self.bus = EventBus()
@@ -122,11 +125,14 @@ class Engine:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.started = time.time()
+        self.run_began = self.journal.now()
 
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
         self.circulation.ils_online = self.ils.connect_all() > 0
+        # Everything open before this moment is an earlier run's; what opens after, ours.
+        self.run_began = self.journal.now()
         report = reconcile(self.journal, self.ils, self.reader, self.reader_lock, self.circulation)
         for line in report:
             self.bus.publish("reconciled", **line)
@@ -697,9 +703,9 @@ class Engine:
                 )
 
     def _maintenance_loop(self) -> None:
-        while not self._stop.wait(5.0):
+        while not self._stop.wait(self.maintenance_every):
             try:
-                if self.journal.open_transactions():
+                if self.journal.open_transactions(opened_before=self.run_began):
                     for line in reconcile(
                         self.journal,
                         self.ils,
@@ -707,6 +713,7 @@ class Engine:
                         self.reader_lock,
                         self.circulation,
                         only_ils=True,
+                        opened_before=self.run_began,
                     ):
                         self.bus.publish("reconciled", **line)
                 for line in replay_offline(self.journal, self.ils):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 from typing import Any
 
 from drivers.interfaces import DeviceError, TagReader
@@ -48,10 +49,16 @@ def reconcile(
     circulation: Circulation,
     *,
     only_ils: bool = False,
+    opened_before: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Bring every open transaction to a resting state; returns what was done, for staff."""
+    """Bring every open transaction to a resting state; returns what was done, for staff.
+
+    While the engine runs, pass ``opened_before`` = when it started: a transaction
+    this run opened belongs to a live worker (a checkout may sit at the ILS for
+    seconds), and reconciling it too would do its work twice.
+    """
     report: list[dict[str, Any]] = []
-    open_txns = journal.open_transactions()
+    open_txns = journal.open_transactions(opened_before=opened_before)
     if only_ils:
         open_txns = [t for t in open_txns if t.state == "started"]
     if not open_txns:

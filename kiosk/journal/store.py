@@ -159,17 +159,25 @@ class Journal(db.SqliteStore):
                 raise KeyError(txn_id)
             return Txn.of(row)
 
-    def in_states(self, states: frozenset[str] | set[str]) -> list[Txn]:
+    def in_states(
+        self, states: frozenset[str] | set[str], *, opened_before: datetime | None = None
+    ) -> list[Txn]:
+        query = select(Transaction).where(Transaction.state.in_(states))
+        if opened_before is not None:
+            query = query.where(Transaction.created_at < opened_before)
         with self.read() as session:
-            rows = session.scalars(
-                select(Transaction)
-                .where(Transaction.state.in_(states))
-                .order_by(Transaction.created_at)
-            )
+            rows = session.scalars(query.order_by(Transaction.created_at))
             return [Txn.of(row) for row in rows]
 
-    def open_transactions(self) -> list[Txn]:
-        return self.in_states(OPEN)
+    def open_transactions(self, *, opened_before: datetime | None = None) -> list[Txn]:
+        """Transactions not yet at rest; ``opened_before`` (see :meth:`now`) keeps only
+        those begun earlier — by a previous run, not by workers running now."""
+        return self.in_states(OPEN, opened_before=opened_before)
+
+    @staticmethod
+    def now() -> datetime:
+        """The journal's clock (UTC), as ``opened_before`` compares it."""
+        return _now()
 
     def all(self) -> list[Txn]:
         with self.read() as session:

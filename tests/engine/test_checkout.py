@@ -98,3 +98,29 @@ def test_simulator_panel_takes_the_ils_down_and_back(
     assert kiosk.call("sim_ils", down=True) == {"down": True, "latency": 0.0}
     assert ils[0].faults.down is True
     assert kiosk.call("sim_ils", down=False)["down"] is False
+
+
+def test_maintenance_leaves_transactions_in_flight_to_their_workers(
+    tmp_path: Path, ils: tuple[SimServerThread, Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The maintenance loop finishes what an earlier run left open, never what this run's
+    workers hold: a checkout still at the ILS is not 'started and abandoned'."""
+    from kiosk.engine.core import Engine
+
+    monkeypatch.setattr(Engine, "maintenance_every", 0.01)
+    ils[0].faults.latency = 0.05
+    k = Kiosk(write_config(tmp_path, ils[0].port))
+    try:
+        login(k)
+        items = ("B0001", "B0002", "B0003", "B0004")
+        for item in items:
+            k.call("sim_place", item_id=item)
+        done = {k.event("item", outcome="checked_out")["item_id"] for _ in items}
+        assert done == set(items)
+        assert not [e for e in k.call("history")["events"] if e["event"] == "reconciled"]
+        journal = k.engine.journal
+        assert {t.item_id: journal.steps(t.id) for t in journal.all()} == dict.fromkeys(
+            items, ["started", "securing", "done"]
+        )
+    finally:
+        k.close()
