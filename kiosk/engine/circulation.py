@@ -83,6 +83,8 @@ class Circulation:
         self._pending_lock = threading.Condition()
         self._tag_jobs = 0
         """Jobs queued for or held by the tag worker (under ``_pending_lock``)."""
+        self._finishing: set[str] = set()
+        """Flagged transactions queued to be finished (under ``_pending_lock``)."""
         self._threads: list[threading.Thread] = []
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -134,7 +136,15 @@ class Circulation:
         self._ils_queue.put(("checkin", item))
 
     def finish(self, txn: Txn) -> None:
-        """Retry the security step of a flagged transaction (its tag is back on the pad)."""
+        """Retry the security step of a flagged transaction (its tag is back on the pad).
+
+        A tag put back, lifted and put back again arrives twice; the second is dropped
+        while the first is queued, and the worker checks the journal before it acts.
+        """
+        with self._pending_lock:
+            if txn.id in self._finishing:
+                return
+            self._finishing.add(txn.id)
         self._busy(+1)
         self._to_tag_worker(txn, {})
 
@@ -285,9 +295,13 @@ class Circulation:
             finally:
                 with self._pending_lock:
                     self._tag_jobs -= 1
+                    self._finishing.discard(txn.id)
                     self._pending_lock.notify_all()
 
     def _secure(self, txn: Txn, answered: dict[str, Any]) -> None:
+        if txn.state == "flagged" and self.journal.get(txn.id).state != "flagged":
+            self._busy(-1)  # finished meanwhile (reconciled, or an earlier finish)
+            return
         secured = bool(txn.security_target)
         txn = self.journal.step(txn.id, "securing", **answered)
         crash_point(f"{txn.kind}:securing")

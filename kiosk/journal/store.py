@@ -27,6 +27,10 @@ FINAL = frozenset({"done", "refused", "cancelled", "reversed", "replayed", "conf
 OPEN = frozenset({"started", "ils_ok", "securing", "flagged"})
 
 
+class AtRest(ValueError):
+    """A step asked of a transaction that has already reached a final state."""
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -129,15 +133,20 @@ class Journal(db.SqliteStore):
     ) -> Txn:
         """Move a transaction to ``state``, setting ``fields``; one appended journal step.
 
-        ``count`` adds one to that hourly statistic in the same write.
+        ``count`` adds one to that hourly statistic in the same write. A transaction
+        at rest (done, refused, cancelled, …) never moves again: a second attempt to
+        finish it raises :class:`AtRest` and writes nothing, count included — so no
+        race between two workers can do, or count, a transaction twice.
         """
         now = _now()
         with self.write() as session:
-            if count is not None:
-                self._count(session, count, datetime.now())
             row = session.get(Transaction, txn_id)
             if row is None:
                 raise KeyError(txn_id)
+            if row.state in FINAL:
+                raise AtRest(f"{row.kind} {txn_id} is already {row.state}; not moved to {state}")
+            if count is not None:
+                self._count(session, count, datetime.now())
             for name, value in fields.items():
                 setattr(row, name, value)
             row.state = state
