@@ -85,6 +85,10 @@ class Circulation:
         """Jobs queued for or held by the tag worker (under ``_pending_lock``)."""
         self._finishing: set[str] = set()
         """Flagged transactions queued to be finished (under ``_pending_lock``)."""
+        self.abandoned: set[str] = set()
+        """Transactions a worker dropped on an unexpected error, for the maintenance loop."""
+        self._ils_txn: Txn | None = None
+        """The transaction the ILS worker holds (so its error handler can abandon it)."""
         self._threads: list[threading.Thread] = []
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -115,6 +119,15 @@ class Circulation:
         """True when the tag worker has nothing to do (the pad may take the antenna)."""
         with self._pending_lock:
             return self._pending_lock.wait_for(lambda: self._tag_jobs == 0, timeout)
+
+    def abandoned_now(self) -> set[str]:
+        """Transactions workers dropped on an unexpected error, not yet settled."""
+        with self._pending_lock:
+            return set(self.abandoned)
+
+    def settled(self, txn_ids: set[str]) -> None:
+        with self._pending_lock:
+            self.abandoned -= txn_ids
 
     @property
     def pending(self) -> int:
@@ -153,6 +166,8 @@ class Circulation:
     def _ils_loop(self) -> None:
         while (job := self._ils_queue.get()) is not None:
             kind, payload = job
+            item: Item = payload[1] if kind == "checkout" else payload
+            self._ils_txn = None
             try:
                 if kind == "checkout":
                     self._ils_checkout(*payload)
@@ -160,7 +175,7 @@ class Circulation:
                     self._ils_checkin(payload)
             except Exception:
                 log.exception("ILS worker failed on a %s", kind)
-                self._busy(-1)
+                self._abandon(self._ils_txn, kind, item)
 
     def _result(self, txn: Txn, outcome: str, **extra: Any) -> None:
         values = {k: v for k, v in extra.items() if k in ("missing", "parts", "destination")}
@@ -193,6 +208,7 @@ class Circulation:
             transaction_date=now,
             security_target=False,
         )
+        self._ils_txn = txn
         crash_point("checkout:started")
         try:
             if borrower.offline:
@@ -246,6 +262,7 @@ class Circulation:
             transaction_date=now,
             security_target=True,
         )
+        self._ils_txn = txn
         crash_point("checkin:started")
         try:
             answer = self.ils.checkin(item.item_id, return_date=now)
@@ -291,7 +308,7 @@ class Circulation:
                 self._secure(txn, answered)
             except Exception:
                 log.exception("tag worker failed on %s", txn.id)
-                self._busy(-1)
+                self._abandon(txn, txn.kind, Item(txn.item_id, txn.tag_uids))
             finally:
                 with self._pending_lock:
                     self._tag_jobs -= 1
@@ -367,6 +384,32 @@ class Circulation:
             return
         txn = self.journal.step(txn.id, "flagged", outcome="security_failed", detail=failure.reason)
         self._done(txn, "security_failed", flagged=True)
+
+    def _abandon(self, txn: Txn | None, kind: str, item: Item) -> None:
+        """A worker failed where it should not (a bug, a full disk): the patron still gets an
+        outcome, and the transaction goes to the maintenance loop, which asks the ILS and
+        the tag what really happened and finishes or undoes it (see reconcile)."""
+        if txn is not None:
+            with self._pending_lock:
+                self.abandoned.add(txn.id)
+        try:
+            self.on_result(
+                {
+                    "kind": kind,
+                    "item_id": item.item_id,
+                    "txn": txn.id if txn is not None else None,
+                    "state": txn.state if txn is not None else None,
+                    "outcome": "internal_error",
+                    "message": both("internal_error"),
+                    "title": None,
+                    "due_date": None,
+                    "ils_message": None,
+                    "offline": False,
+                    "uids": [uid.hex() for uid in item.uids],
+                }
+            )
+        finally:
+            self._busy(-1)
 
     def _done(self, txn: Txn, outcome: str, **extra: Any) -> None:
         self._result(txn, outcome, **extra)

@@ -31,7 +31,7 @@ from kiosk.engine.texts import both
 from kiosk.ils.client import IlsClient
 from kiosk.ils.errors import IlsConnectionError, IlsError
 from kiosk.ils.sim.server import SimServerThread
-from kiosk.journal.store import Journal, PatronCache, PatronCacheEntry
+from kiosk.journal.store import IN_WORK, Journal, PatronCache, PatronCacheEntry
 from kiosk.jsonlines import Refusal
 from kiosk.logsetup import patron_ref
 from protocols.sip2.codes import PatronStatusFlag
@@ -705,7 +705,8 @@ class Engine:
     def _maintenance_loop(self) -> None:
         while not self._stop.wait(self.maintenance_every):
             try:
-                if self.journal.open_transactions(opened_before=self.run_began):
+                abandoned = self.circulation.abandoned_now()
+                if abandoned or self.journal.open_transactions(opened_before=self.run_began):
                     for line in reconcile(
                         self.journal,
                         self.ils,
@@ -714,8 +715,12 @@ class Engine:
                         self.circulation,
                         only_ils=True,
                         opened_before=self.run_began,
+                        abandoned=abandoned,
                     ):
                         self.bus.publish("reconciled", **line)
+                    self.circulation.settled(
+                        {i for i in abandoned if self.journal.get(i).state not in IN_WORK}
+                    )
                 for line in replay_offline(self.journal, self.ils):
                     self.circulation.ils_online = True
                     self.bus.publish("replayed", **line)

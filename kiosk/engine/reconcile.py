@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ from drivers.interfaces import DeviceError, TagReader
 from kiosk.engine.circulation import Circulation
 from kiosk.ils.client import IlsClient
 from kiosk.ils.errors import IlsConnectionError
-from kiosk.journal.store import Journal, Txn
+from kiosk.journal.store import OPEN, Journal, Txn
 from protocols.sip2.codes import CirculationStatus
 
 log = logging.getLogger(__name__)
@@ -50,17 +51,22 @@ def reconcile(
     *,
     only_ils: bool = False,
     opened_before: datetime | None = None,
+    abandoned: Collection[str] = (),
 ) -> list[dict[str, Any]]:
     """Bring every open transaction to a resting state; returns what was done, for staff.
 
     While the engine runs, pass ``opened_before`` = when it started: a transaction
     this run opened belongs to a live worker (a checkout may sit at the ILS for
-    seconds), and reconciling it too would do its work twice.
+    seconds), and reconciling it too would do its work twice. ``abandoned`` names
+    transactions of this run that their worker dropped on an unexpected error:
+    they are taken whatever their age and step (``only_ils`` is for the others).
     """
     report: list[dict[str, Any]] = []
     open_txns = journal.open_transactions(opened_before=opened_before)
     if only_ils:
         open_txns = [t for t in open_txns if t.state == "started"]
+    dropped = [journal.get(txn_id) for txn_id in sorted(abandoned)]
+    open_txns += [t for t in dropped if t.state in OPEN and t not in open_txns]
     if not open_txns:
         return report
     present = _present(reader, lock) or set()

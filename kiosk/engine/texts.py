@@ -38,6 +38,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Nhãn bị khoá — tài liệu đã được trả lại, hãy hỏi thủ thư",
         "The tag is locked — the loan was undone, please ask staff",
     ),
+    "internal_error": (
+        "Máy gặp sự cố với tài liệu này — hãy hỏi thủ thư",
+        "Something went wrong with this item — please ask staff",
+    ),
     "ils_unavailable": (
         "Hệ thống thư viện không trả lời — hãy hỏi thủ thư",
         "The library system does not answer — please ask staff",

@@ -25,6 +25,8 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 FINAL = frozenset({"done", "refused", "cancelled", "reversed", "replayed", "conflict"})
 # States the engine must finish after a restart (offline_done waits for the ILS instead).
 OPEN = frozenset({"started", "ils_ok", "securing", "flagged"})
+# Open and not merely waiting for its tag to come back (as a flagged one is).
+IN_WORK = OPEN - {"flagged"}
 
 
 class AtRest(ValueError):

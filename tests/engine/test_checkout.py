@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from drivers.sim.field import uid_for
 from kiosk.engine.api import CommandFailed
 from kiosk.ils.sim.server import SimServerThread
 from kiosk.ils.sim.store import Store
@@ -121,5 +123,54 @@ def test_maintenance_leaves_transactions_in_flight_to_their_workers(
         journal = k.engine.journal
         steps = {t.item_id: tuple(journal.steps(t.id)) for t in journal.all()}
         assert steps == dict.fromkeys(items, ("started", "securing", "done"))
+    finally:
+        k.close()
+
+
+class FailingIls:
+    """The engine's ILS client, with one checkout failing in a way no code expects:
+    before the request leaves, or after the ILS has made the loan."""
+
+    def __init__(self, real: Any, *, after_loan: bool) -> None:
+        self.real = real
+        self.after_loan = after_loan
+        self.failed = False
+
+    def checkout(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.failed:
+            self.failed = True
+            if self.after_loan:
+                self.real.checkout(*args, **kwargs)
+            raise RuntimeError("a bug in the middle of a checkout")
+        return self.real.checkout(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+@pytest.mark.parametrize("after_loan", [False, True], ids=["before-ils", "after-loan"])
+def test_a_worker_error_gives_an_outcome_and_is_settled_from_ils_and_tag(
+    tmp_path: Path,
+    ils: tuple[SimServerThread, Store],
+    monkeypatch: pytest.MonkeyPatch,
+    after_loan: bool,
+) -> None:
+    from kiosk.engine.core import Engine
+
+    monkeypatch.setattr(Engine, "maintenance_every", 0.05)
+    k = Kiosk(write_config(tmp_path, ils[0].port))
+    try:
+        k.engine.circulation.ils = FailingIls(k.engine.circulation.ils, after_loan=after_loan)
+        login(k)
+        k.call("sim_place", item_id="B0001")
+        failed = k.event("item", outcome="internal_error", item_id="B0001")
+        assert "staff" in failed["message"]["en"]
+        reconciled = k.event("reconciled", item_id="B0001")
+        assert reconciled["from"] == "started"
+        assert reconciled["to"] == ("done" if after_loan else "cancelled")
+        tags = {t["uid"].lower(): t["afi"] for t in k.call("sim_tags")["tags"]}
+        afi = tags[uid_for("B0001").hex()]
+        assert afi == (0xC2 if after_loan else 0x07)
+        assert k.engine.circulation.abandoned_now() == set()
     finally:
         k.close()
