@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ def test_release_for_loan_is_written_and_verified(reader: SimReader) -> None:
     assert tag.afi == 0xC2
 
 
-def test_already_in_the_wanted_state_writes_nothing(reader: SimReader) -> None:
+def test_already_in_the_wanted_state_is_verified_even_when_locked(reader: SimReader) -> None:
     tag = reader.field.place(item_tag("B0001", afi=0xC2))
     tag.afi_locked = True  # any write would fail
     assert set_security(reader, tag.uid, SecurityPolicy(), secured=False).verified
@@ -72,3 +73,37 @@ def test_policy_decisions() -> None:
         SecurityPolicy(use_afi=False, use_eas=False)
     with pytest.raises(ValueError):
         SecurityPolicy(afi_secured=0xC2)
+
+
+class Counting:
+    """The reader, with the exchanges it was asked for written down."""
+
+    def __init__(self, reader: SimReader) -> None:
+        self.reader = reader
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.reader, name)
+
+        def call(*args: Any) -> Any:
+            self.calls.append(name)
+            return method(*args)
+
+        return call
+
+
+def test_a_release_is_the_writes_and_their_read_back_only(reader: SimReader) -> None:
+    tag = reader.field.place(item_tag("B0001", eas=True))
+    counting = Counting(reader)
+    assert set_security(counting, tag.uid, SecurityPolicy(), secured=False).verified  # type: ignore[arg-type]
+    assert counting.calls == ["write_afi", "system_info"]
+    counting.calls.clear()
+    assert set_security(counting, tag.uid, PRESETS["afi+eas"], secured=True).verified  # type: ignore[arg-type]
+    assert counting.calls == ["write_afi", "set_eas", "system_info", "eas_alarm"]
+
+
+def test_a_locked_afi_still_lets_eas_be_set(reader: SimReader) -> None:
+    tag = reader.field.place(item_tag("B0001", afi=0x07, eas=False))
+    tag.afi_locked = True  # locked at the secured value: only EAS has to change
+    result = set_security(reader, tag.uid, PRESETS["afi+eas"], secured=True)
+    assert (result.verified, result.afi, result.eas) == (True, 0x07, True)
