@@ -707,7 +707,7 @@ class Engine:
             try:
                 abandoned = self.circulation.abandoned_now()
                 if abandoned or self.journal.open_transactions(opened_before=self.run_began):
-                    for line in reconcile(
+                    report = reconcile(
                         self.journal,
                         self.ils,
                         self.reader,
@@ -716,11 +716,12 @@ class Engine:
                         only_ils=True,
                         opened_before=self.run_began,
                         abandoned=abandoned,
-                    ):
-                        self.bus.publish("reconciled", **line)
+                    )
                     self.circulation.settled(
                         {i for i in abandoned if self.journal.get(i).state not in IN_WORK}
                     )
+                    for line in report:
+                        self.bus.publish("reconciled", **line)
                 for line in replay_offline(self.journal, self.ils):
                     self.circulation.ils_online = True
                     self.bus.publish("replayed", **line)
