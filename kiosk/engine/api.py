@@ -27,6 +27,9 @@ from kiosk.jsonlines import Command, JsonLinesServer
 log = logging.getLogger(__name__)
 
 COMMANDS: dict[str, Command] = {
+    # The touchscreen's heartbeat: answered by the connection's own thread without
+    # touching the engine, so it costs nothing and proves the process and its API alive.
+    "ping": lambda e, a: {"pong": True},
     "status": lambda e, a: e.status(),
     "statistics": lambda e, a: e.statistics(),
     "identify": lambda e, a: e.identify(a["method"], a["value"]),

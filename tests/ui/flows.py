@@ -26,12 +26,14 @@ def wait_screen(qtbot: Any, app: Any, name: str, timeout: int = 10000) -> None:
 
 def find_item(app: Any, name: str) -> QQuickItem:
     found = app.window.findChild(QQuickItem, name)
-    if found is None:
-        for item in _walk(app.window.contentItem()):
-            if item.objectName() == name and item.isVisible():
-                return item
-        raise AssertionError(f"no item {name!r} on screen")
-    return found
+    # Right after a screen change the old screen's item can still exist (not yet
+    # deleted, no longer in the window): take only one that is on screen now.
+    if found is not None and found.window() is app.window and found.isVisible():
+        return found
+    for item in _walk(app.window.contentItem()):
+        if item.objectName() == name and item.isVisible():
+            return item
+    raise AssertionError(f"no item {name!r} on screen")
 
 
 def _walk(item: QQuickItem) -> Any:
