@@ -222,3 +222,14 @@ def test_landscape_large_text_high_contrast(qtbot: Any, landscape: Any, screen: 
     image = landscape.window.grabWindow()
     assert not image.isNull() and image.width() == 1400
     assert image.save(str(SHOTS / f"{screen}-landscape-large-vi.png"))
+    if screen == "welcome":
+        # The pictures sit beside the buttons, in sight without scrolling, clear of the door.
+        from PySide6.QtCore import QPointF
+
+        from tests.ui.flows import find_item
+
+        how_to, door = find_item(landscape, "howTo"), find_item(landscape, "staffDoor")
+        top_left = how_to.mapToScene(QPointF(0, 0))
+        bottom = how_to.mapToScene(QPointF(0, how_to.height())).y()
+        assert top_left.x() > 1400 / 2 and top_left.y() < 100
+        assert bottom <= door.mapToScene(QPointF(0, 0)).y()

@@ -1,17 +1,19 @@
 // "How to use" in pictures: card, PIN pad, books on the pad, receipt — drawn, not bundled.
 import QtQuick
 
-Row {
+Grid {
     id: steps
     spacing: theme.values.spacing
-    property real cell: (width - spacing * 3) / 4
+    columns: 4
+    property real cell: (width - spacing * (columns - 1)) / columns
+    property real aspect: 0.7  // picture height / width
     Repeater {
         model: [kiosk.tr.step_card, kiosk.tr.step_pin, kiosk.tr.step_pad, kiosk.tr.step_receipt]
         Column {
             width: steps.cell
             spacing: theme.values.spacing / 2
             Item {
-                width: steps.cell; height: steps.cell * 0.7
+                width: steps.cell; height: steps.cell * steps.aspect
                 // card
                 Rectangle {
                     visible: index === 0
