@@ -85,7 +85,7 @@ class Circulation:
         """Jobs queued for or held by the tag worker (under ``_pending_lock``)."""
         self._finishing: set[str] = set()
         """Flagged transactions queued to be finished (under ``_pending_lock``)."""
-        self.abandoned: set[str] = set()
+        self._abandoned: set[str] = set()
         """Transactions a worker dropped on an unexpected error, for the maintenance loop."""
         self._ils_txn: Txn | None = None
         """The transaction the ILS worker holds (so its error handler can abandon it)."""
@@ -123,11 +123,11 @@ class Circulation:
     def abandoned_now(self) -> set[str]:
         """Transactions workers dropped on an unexpected error, not yet settled."""
         with self._pending_lock:
-            return set(self.abandoned)
+            return set(self._abandoned)
 
     def settled(self, txn_ids: set[str]) -> None:
         with self._pending_lock:
-            self.abandoned -= txn_ids
+            self._abandoned -= txn_ids
 
     @property
     def pending(self) -> int:
@@ -391,7 +391,7 @@ class Circulation:
         the tag what really happened and finishes or undoes it (see reconcile)."""
         if txn is not None:
             with self._pending_lock:
-                self.abandoned.add(txn.id)
+                self._abandoned.add(txn.id)
         try:
             self.on_result(
                 {
