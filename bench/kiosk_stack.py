@@ -43,8 +43,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +56,7 @@ from drivers.sim.field import TagField
 from drivers.sim.reader import SimReader, item_tag
 from drivers.sim.serial_peer import SerialPeer
 from drivers.sim.timing import AirTiming, SerialLine
+from kiosk.ils.sim.running import running_simulator
 from kiosk.scenario.model import Scenario
 from kiosk.scenario.runner import ScenarioRun, device_config
 from protocols.readers.feig import FeigParser
@@ -163,24 +162,6 @@ def tag_answer_time(pad: Pad) -> float:
     return statistics.median(times)
 
 
-@contextmanager
-def ils_simulator(directory: Path) -> Iterator[Any]:
-    from kiosk.ils.sim.circulation import Circulation
-    from kiosk.ils.sim.seed import seed
-    from kiosk.ils.sim.server import SimServerThread
-    from kiosk.ils.sim.sip2_mapping import SipMapping
-    from kiosk.ils.sim.store import Store
-
-    store = Store.open(directory / "ils.sqlite")
-    seed(store, 20, 7)
-    sim = SimServerThread(SipMapping(Circulation(store))).start()
-    try:
-        yield sim
-    finally:
-        sim.stop()
-        store.close()
-
-
 def stack_checkout(client: Any, pad: Pad) -> None:
     """Items on the pad, waiting; then the patron logs in (typed id, then the PIN)."""
     for item in ITEMS:
@@ -200,7 +181,7 @@ def one_run() -> tuple[float, int, float, float]:
     directory = Path(tempfile.mkdtemp(prefix="muontra-bench-"))
     run = ScenarioRun(Scenario(name="bench", steps=[]), directory)
     pad = Pad(HARDWARE[READER], directory)
-    with ils_simulator(directory) as sim:
+    with running_simulator(directory / "ils.sqlite", 20, 7) as (sim, _store):
         try:
             overrides: dict[str, Any] = {"timing": 1, "policy": POLICY}
             if pad.hardware.line is not None:

@@ -20,11 +20,8 @@ from typing import Any, TextIO
 
 from kiosk.engine.api import ApiClient, ApiServer
 from kiosk.engine.core import Engine
-from kiosk.ils.sim.circulation import Circulation
-from kiosk.ils.sim.seed import seed
+from kiosk.ils.sim.running import running_simulator
 from kiosk.ils.sim.server import SimServerThread
-from kiosk.ils.sim.sip2_mapping import SipMapping
-from kiosk.ils.sim.store import Store
 from kiosk.scenario.runner import device_config
 
 
@@ -107,25 +104,20 @@ class Show:
 def demo_engine() -> Iterator[tuple[Path, SimServerThread]]:
     """The ILS simulator and the engine (role both) on simulated devices, in this process."""
     directory = Path(tempfile.mkdtemp(prefix="muontra-demo-"))
-    store = Store.open(directory / "ils.sqlite")
-    seed(store, 40, 1)
-    try:
-        with SimServerThread(SipMapping(Circulation(store))) as sim:
-            config_path, socket = device_config(directory, sim.port, {"role": "both"})
-            from kiosk.config import load_config
+    with running_simulator(directory / "ils.sqlite") as (sim, _store):
+        config_path, socket = device_config(directory, sim.port, {"role": "both"})
+        from kiosk.config import load_config
 
-            engine = Engine(load_config(config_path))
-            engine.ils_simulator = sim  # the simulator panel's "take the ILS down"
-            engine.start()
-            api = ApiServer(socket, engine)
-            api.serve_in_thread()
-            try:
-                yield socket, sim
-            finally:
-                api.close()
-                engine.stop()
-    finally:
-        store.close()
+        engine = Engine(load_config(config_path))
+        engine.ils_simulator = sim  # the simulator panel's "take the ILS down"
+        engine.start()
+        api = ApiServer(socket, engine)
+        api.serve_in_thread()
+        try:
+            yield socket, sim
+        finally:
+            api.close()
+            engine.stop()
 
 
 def play_kiosk(out: TextIO, pause: float = 0.0) -> int:

@@ -8,24 +8,19 @@ It still speaks SIP2 over loopback TCP: the engine's link is the real one.
 from __future__ import annotations
 
 import dataclasses
+from contextlib import ExitStack
 from pathlib import Path
 
-from kiosk.ils.sim.circulation import Circulation
-from kiosk.ils.sim.seed import seed
-from kiosk.ils.sim.server import SimServerThread
-from kiosk.ils.sim.sip2_mapping import SipMapping
-from kiosk.ils.sim.store import Store
+from kiosk.ils.sim.running import running_simulator
 from kiosk.ils.url import IlsSettings
 
 
 class EmbeddedIls:
     def __init__(self, data_dir: Path) -> None:
-        path = data_dir / "ils-sim.sqlite"
-        new = not path.exists()
-        self.store = Store.open(path)
-        if new:
-            seed(self.store, 40, 1)
-        self.thread = SimServerThread(SipMapping(Circulation(self.store))).start()
+        self._running = ExitStack()
+        self.thread, self.store = self._running.enter_context(
+            running_simulator(data_dir / "ils-sim.sqlite")
+        )
 
     def settings(self, settings: IlsSettings) -> IlsSettings:
         return dataclasses.replace(
@@ -33,5 +28,4 @@ class EmbeddedIls:
         )
 
     def stop(self) -> None:
-        self.thread.stop()
-        self.store.close()
+        self._running.close()

@@ -25,13 +25,9 @@ from sqlalchemy import func, select
 
 from drivers.sim.field import uid_for
 from kiosk.engine.api import ApiClient
-from kiosk.ils.sim.circulation import Circulation
 from kiosk.ils.sim.models import Item as IlsItem
 from kiosk.ils.sim.models import Loan, Patron
-from kiosk.ils.sim.seed import seed
-from kiosk.ils.sim.server import SimServerThread
-from kiosk.ils.sim.sip2_mapping import SipMapping
-from kiosk.ils.sim.store import Store
+from kiosk.ils.sim.running import running_simulator
 from kiosk.journal.store import Journal
 from kiosk.scenario.model import Expectation, Scenario, Step
 
@@ -219,31 +215,29 @@ class ScenarioRun:
 
     def run(self) -> Report:
         report = Report(self.scenario.name)
-        self.store = Store.open(self.directory / "ils.sqlite")
-        seed(self.store, 20, 7)
-        self.baseline = self._loans_by_item()
-        self.sim = SimServerThread(SipMapping(Circulation(self.store))).start()
-        try:
-            overrides = {k: v for k, v in self.scenario.kiosk.items() if k != "crash_at"}
-            self.config, self.socket = device_config(self.directory, self.sim.port, overrides)
-            self._start_engine(self.crash_at)
-            for number, step in enumerate(self.scenario.steps, 1):
-                try:
-                    detail = self._step(step)
-                    report.steps.append(Outcome(True, f"{number:2}. {step.do} {detail}".rstrip()))
-                except StepFailed as failure:
-                    report.steps.append(Outcome(False, f"{number:2}. {step.do}: {failure}"))
-                    break
-            self._settle()
-            self.stop_engine()
-            for expectation in self.scenario.expect:
-                report.checks.append(self._check(expectation))
-        except StepFailed as failure:
-            report.error = str(failure)
-        finally:
-            self.stop_engine()
-            self.sim.stop()
-            self.store.close()
+        with running_simulator(self.directory / "ils.sqlite", 20, 7) as (self.sim, self.store):
+            self.baseline = self._loans_by_item()
+            try:
+                overrides = {k: v for k, v in self.scenario.kiosk.items() if k != "crash_at"}
+                self.config, self.socket = device_config(self.directory, self.sim.port, overrides)
+                self._start_engine(self.crash_at)
+                for number, step in enumerate(self.scenario.steps, 1):
+                    try:
+                        detail = self._step(step)
+                        report.steps.append(
+                            Outcome(True, f"{number:2}. {step.do} {detail}".rstrip())
+                        )
+                    except StepFailed as failure:
+                        report.steps.append(Outcome(False, f"{number:2}. {step.do}: {failure}"))
+                        break
+                self._settle()
+                self.stop_engine()
+                for expectation in self.scenario.expect:
+                    report.checks.append(self._check(expectation))
+            except StepFailed as failure:
+                report.error = str(failure)
+            finally:
+                self.stop_engine()
         return report
 
     def _settle(self) -> None:

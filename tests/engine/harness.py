@@ -10,18 +10,16 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from kiosk.config import load_config
 from kiosk.engine.api import ApiClient, ApiServer
 from kiosk.engine.core import Engine
-from kiosk.ils.sim.circulation import Circulation
-from kiosk.ils.sim.seed import seed
+from kiosk.ils.sim.running import running_simulator
 from kiosk.ils.sim.server import SimServerThread
-from kiosk.ils.sim.sip2_mapping import SipMapping
 from kiosk.ils.sim.store import Store
 
 CONFIG = """
@@ -54,15 +52,9 @@ owner_libraries = []
 """
 
 
-@contextmanager
-def ils_simulator(path: Path) -> Iterator[tuple[SimServerThread, Store]]:
-    new = not path.exists()
-    store = Store.open(path)
-    if new:
-        seed(store, 20, 7)
-    with SimServerThread(SipMapping(Circulation(store))) as sim:
-        yield sim, store
-    store.close()
+def ils_simulator(path: Path) -> AbstractContextManager[tuple[SimServerThread, Store]]:
+    """The tests' ILS: 20 generated items beside the fixtures, always the same ones."""
+    return running_simulator(path, 20, 7)
 
 
 def write_config(

@@ -1,0 +1,35 @@
+"""The ILS simulator as one piece: its store (seeded the first time), serving SIP2 on loopback.
+
+The demo, the embedded ``sip2+sim://`` ILS, the scenario runner, the tests'
+harness and the kiosk bench all need exactly this; they differ only in where
+the store lives and how large the generated catalogue is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from kiosk.ils.sim.circulation import Circulation
+from kiosk.ils.sim.seed import seed
+from kiosk.ils.sim.server import SimServerThread
+from kiosk.ils.sim.sip2_mapping import SipMapping
+from kiosk.ils.sim.store import Store
+
+
+@contextmanager
+def running_simulator(
+    path: Path, items: int = 40, rng_seed: int = 1
+) -> Iterator[tuple[SimServerThread, Store]]:
+    """Serve the store at ``path`` (created and seeded with ``items`` generated items when
+    it does not exist yet); stopped and closed on leaving."""
+    new = not path.exists()
+    store = Store.open(path)
+    try:
+        if new:
+            seed(store, items, rng_seed)
+        with SimServerThread(SipMapping(Circulation(store))) as sim:
+            yield sim, store
+    finally:
+        store.close()
