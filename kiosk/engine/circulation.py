@@ -177,21 +177,23 @@ class Circulation:
                 log.exception("ILS worker failed on a %s", kind)
                 self._abandon(self._ils_txn, kind, item)
 
-    def _result(self, txn: Txn, outcome: str, **extra: Any) -> None:
+    def _result(self, kind: str, item: Item, txn: Txn | None, outcome: str, **extra: Any) -> None:
+        """An item's outcome for the screen; ``txn`` is None only when the item failed
+        before it was journaled."""
         values = {k: v for k, v in extra.items() if k in ("missing", "parts", "destination")}
         self.on_result(
             {
-                "kind": txn.kind,
-                "item_id": txn.item_id,
-                "txn": txn.id,
-                "state": txn.state,
+                "kind": kind,
+                "item_id": item.item_id,
+                "txn": txn.id if txn else None,
+                "state": txn.state if txn else None,
                 "outcome": outcome,
                 "message": both(outcome, **values),
-                "title": txn.title,
-                "due_date": txn.due_date,
-                "ils_message": txn.ils_message,
-                "offline": txn.offline,
-                "uids": [uid.hex() for uid in txn.tag_uids],
+                "title": txn.title if txn else None,
+                "due_date": txn.due_date if txn else None,
+                "ils_message": txn.ils_message if txn else None,
+                "offline": txn.offline if txn else False,
+                "uids": [uid.hex() for uid in item.uids],
                 **extra,
             }
         )
@@ -393,26 +395,12 @@ class Circulation:
             with self._pending_lock:
                 self._abandoned.add(txn.id)
         try:
-            self.on_result(
-                {
-                    "kind": kind,
-                    "item_id": item.item_id,
-                    "txn": txn.id if txn is not None else None,
-                    "state": txn.state if txn is not None else None,
-                    "outcome": "internal_error",
-                    "message": both("internal_error"),
-                    "title": None,
-                    "due_date": None,
-                    "ils_message": None,
-                    "offline": False,
-                    "uids": [uid.hex() for uid in item.uids],
-                }
-            )
+            self._result(kind, item, txn, "internal_error")
         finally:
             self._busy(-1)
 
     def _done(self, txn: Txn, outcome: str, **extra: Any) -> None:
-        self._result(txn, outcome, **extra)
+        self._result(txn.kind, Item(txn.item_id, txn.tag_uids), txn, outcome, **extra)
         self._busy(-1)
 
 

@@ -705,23 +705,25 @@ class Engine:
     def _maintenance_loop(self) -> None:
         while not self._stop.wait(self.maintenance_every):
             try:
+                # reconcile reads the journal once and leaves the reader alone when
+                # nothing is left to settle.
                 abandoned = self.circulation.abandoned_now()
-                if abandoned or self.journal.open_transactions(opened_before=self.run_began):
-                    report = reconcile(
-                        self.journal,
-                        self.ils,
-                        self.reader,
-                        self.reader_lock,
-                        self.circulation,
-                        only_ils=True,
-                        opened_before=self.run_began,
-                        abandoned=abandoned,
-                    )
+                report = reconcile(
+                    self.journal,
+                    self.ils,
+                    self.reader,
+                    self.reader_lock,
+                    self.circulation,
+                    only_ils=True,
+                    opened_before=self.run_began,
+                    abandoned=abandoned,
+                )
+                if abandoned:
                     self.circulation.settled(
                         {i for i in abandoned if self.journal.get(i).state not in IN_WORK}
                     )
-                    for line in report:
-                        self.bus.publish("reconciled", **line)
+                for line in report:
+                    self.bus.publish("reconciled", **line)
                 for line in replay_offline(self.journal, self.ils):
                     self.circulation.ils_online = True
                     self.bus.publish("replayed", **line)
