@@ -313,6 +313,7 @@ def encode(
     ``errors="replace"`` sends '?' instead, as legacy ILSs do (the simulator).
     """
     _check_encoding(encoding)
+    _check_injection(message)
     parts = [message.command, *message.fixed_values]
     for field_id, value in message.fields:
         parts.append(field_id)
@@ -328,6 +329,7 @@ def encode(
             (fid for fid, value in message.fields if not _encodable(value, encoding)), "fixed part"
         )
         raise SIP2Error(f"field {bad} cannot be encoded as {encoding}") from None
+    _check_bytes(data, len(message.fields), encoding)
     if error_detection:
         if message.command in _NO_SEQUENCE:
             data += b"AZ"
@@ -338,6 +340,68 @@ def encode(
             data += b"AY%dAZ" % seq
         data += checksum(data).encode("ascii")
     return data + terminator
+
+
+# What may never travel inside a value we send: a CR or LF ends the message (the
+# rest would be read as a new one), '|' starts a new field, and every other
+# control character (C0, DEL, C1) is no part of any identifier or text an ILS
+# expects and is how terminal-style injections begin. Received messages are
+# not held to this: ``decode`` stays as tolerant as real ILSs require.
+_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f|]")
+_FIELD_ID = re.compile("[A-Za-z0-9]{2}")
+
+
+def _describe(char: str) -> str:
+    return "'|'" if char == "|" else f"control character U+{ord(char):04X}"
+
+
+def _check_injection(message: Message) -> None:
+    """Refuse a message whose values would change the message's shape on the wire.
+
+    Whatever the caller (kiosk, gate, ILS simulator), a value carrying a
+    terminator, a field separator or a control character would let text from a
+    card, a barcode or a tag add a field or a whole second message. The layout
+    is checked too: a fixed value of the wrong length would shift every field
+    after it.
+    """
+    command = message.command
+    if not isinstance(command, str) or _FIELD_ID.fullmatch(command) is None:
+        raise SIP2Error(f"command id must be two letters or digits, got {command!r}")
+    layout = _LAYOUTS.get(command)
+    values = message.fixed_values
+    if layout is not None and len(values) != len(layout):
+        raise SIP2Error(f"{command}: {len(layout)} fixed fields expected, got {len(values)}")
+    for index, value in enumerate(values):
+        name = layout[index][0] if layout is not None else f"#{index + 1}"
+        if not isinstance(value, str):
+            raise SIP2Error(f"{command}: fixed field {name} is not text")
+        bad = _FORBIDDEN.search(value)
+        if bad is not None:
+            raise SIP2Error(f"{command}: fixed field {name} carries {_describe(bad.group())}")
+        if layout is not None:
+            _, length, is_date = layout[index]
+            if len(value) != length and not (is_date and len(value) == 19):
+                raise SIP2Error(
+                    f"{command}: fixed field {name} must be {length} characters, got {len(value)}"
+                )
+    for field_id, value in message.fields:
+        if not isinstance(field_id, str) or _FIELD_ID.fullmatch(field_id) is None:
+            raise SIP2Error(f"{command}: field id must be two letters or digits, got {field_id!r}")
+        if not isinstance(value, str):
+            raise SIP2Error(f"{command}: field {field_id} is not text")
+        bad = _FORBIDDEN.search(value)
+        if bad is not None:
+            raise SIP2Error(f"{command}: field {field_id} carries {_describe(bad.group())}")
+
+
+def _check_bytes(data: bytes, fields: int, encoding: str) -> None:
+    """The encoded bytes hold exactly one message of ``fields`` fields.
+
+    Checked after encoding too, for a code page whose multi-byte characters
+    could carry a '|' or a control byte (Shift-JIS trail bytes include 0x7C).
+    """
+    if data.count(b"|") != fields or any(byte < 0x20 or byte == 0x7F for byte in data):
+        raise SIP2Error(f"text encoded as {encoding} would carry a separator or a control byte")
 
 
 def _encodable(value: str, encoding: str) -> bool:
