@@ -8,6 +8,8 @@ loan in the ILS, and `P0001|XZ0` … `|XZ6` gave six wrong PINs without lockout.
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -59,16 +61,38 @@ def forged(body: str, sequence: int) -> str:
     return data + checksum(data.encode())
 
 
+def card_read(kiosk: Kiosk) -> dict[str, Any]:
+    """The engine's answer to the card just presented: refused, or a PIN asked for."""
+    wanted = ("identify_failed", "pin_needed")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        # Events that came in while a command was answered are kept in ``events``.
+        for event in kiosk.client.events:
+            if event["event"] in wanted:
+                kiosk.client.events.remove(event)
+                return event
+        kiosk.client.next_event(deadline - time.monotonic())
+    raise AssertionError("the engine never answered the card")
+
+
+def attempt(kiosk: Kiosk, command: str, **args: Any) -> None:
+    """What the attacker does next; refused or not, the test looks at the outcome."""
+    with contextlib.suppress(CommandFailed):
+        kiosk.call(command, **args)
+
+
 def test_nfc_text_with_a_cr_does_not_open_the_patrons_session_on_a_wrong_pin(
     kiosk: Kiosk,
 ) -> None:
     kiosk.call("sim_card", text="P0001\rX")
-    failed = kiosk.event("identify_failed")
-    assert failed["message"]["code"] == "patron_id_invalid"
-    assert failed["message"]["en"] and failed["message"]["vi"]
-    assert "P0001" not in str(failed)
+    answer = card_read(kiosk)
+    attempt(kiosk, "pin", pin="0000")
+    assert kiosk.call("status")["session"] is None  # the reported attack opened it
+    assert answer["event"] == "identify_failed"
+    assert answer["message"]["code"] == "patron_id_invalid"
+    assert answer["message"]["en"] and answer["message"]["vi"]
+    assert "P0001" not in str(answer)
     assert refused(kiosk, "pin", pin="0000") == "patron_unknown"
-    assert kiosk.call("status")["session"] is None
 
 
 def test_card_text_carrying_a_whole_checkin_checks_nothing_in(
@@ -78,14 +102,16 @@ def test_card_text_carrying_a_whole_checkin_checks_nothing_in(
     assert on_loan(store, "B0010")  # P0001's loan
     checkin = forged("09N20261202    10150020261202    101500APTT|AOMUONTRA|ABB0010|AC|", 5)
     kiosk.call("sim_card", text=f"P0001\r{checkin}\rX")
-    assert kiosk.event("identify_failed")["message"]["code"] == "patron_id_invalid"
-    with pytest.raises(CommandFailed):
-        kiosk.call("pin", pin="1234")
+    answer = card_read(kiosk)
+    attempt(kiosk, "pin", pin="0000")
     # Anything the ILS was sent on the kiosk's connections has been answered once a
     # request on each of them has (one request at a time per connection).
     for _ in range(3):
-        kiosk.engine.ils.sc_status()
-    assert on_loan(store, "B0010")
+        with contextlib.suppress(Exception):  # a kiosk of today reads the forged answer here
+            kiosk.engine.ils.sc_status()
+    assert on_loan(store, "B0010")  # the reported attack checked it in
+    assert answer["event"] == "identify_failed"
+    assert answer["message"]["code"] == "patron_id_invalid"
 
 
 def test_a_qr_code_or_barcode_with_a_cr_is_refused(kiosk: Kiosk) -> None:
