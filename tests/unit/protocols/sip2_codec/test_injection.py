@@ -169,3 +169,13 @@ def test_decoding_received_messages_stays_tolerant_of_control_characters() -> No
     raw = b"24" + b" " * 14 + b"001" + b"20261202    101500" + b"AOX|AAP1|AEA\tB|AFhi\x07|"
     message = decode(raw)
     assert message.get("AE") == "A\tB" and message.screen_messages == ("hi\x07",)
+
+
+def test_values_that_are_not_text_are_refused_and_iso_dates_still_pass() -> None:
+    good = CheckinRequest.create(item_id="B0002")
+    with pytest.raises(SIP2Error, match="field AB is not text"):
+        encode(good.with_fields(("AB", 5), drop=["AB"]))  # type: ignore[arg-type]
+    with pytest.raises(SIP2Error, match="fixed field no_block is not text"):
+        encode(CheckinRequest("09", (None, *good.fixed_values[1:]), good.fields))  # type: ignore[arg-type]
+    iso = CheckinRequest.create(item_id="B0002", transaction_date="2026-12-02 10:15:00")
+    assert decode(encode(iso)).fixed["transaction_date"] == "2026-12-02 10:15:00"
