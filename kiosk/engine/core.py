@@ -415,7 +415,8 @@ class Engine:
         except IlsError as error:
             log.warning("loan list unavailable: %s", error)
             return
-        session.loans = list(answer.charged_items)
+        # Loan ids go back to the ILS (item information, renew): held to the same rules.
+        session.loans = [item for item in answer.charged_items if self._item_id_ok(item)]
         details: list[dict[str, object]] = []
         for item in session.loans[:50]:  # one ILS call each: enough for any real account
             try:
@@ -639,10 +640,11 @@ class Engine:
     def _item_id_ok(self, item_id: str) -> bool:
         """Whether an item id may go to the ILS (a tag's text is as hostile as a card's)."""
         try:
-            return self.identifiers.item_id(item_id) == item_id
+            self.identifiers.item_id(item_id)
         except InvalidIdentifier as refused:
             log.warning("item id refused: %s", refused)
             return False
+        return True
 
     def _complete_set(
         self, item_id: str, parts: int, index: int, uid: bytes

@@ -196,3 +196,23 @@ def test_wrong_pins_count_against_the_patron_the_ils_answered(kiosk_two_ids: Kio
     kiosk.call("identify", method="nfc", value="CARD0001")
     assert refused(kiosk, "pin", pin="1234") == "pin_locked"
     assert refused(kiosk, "identify", method="typed", value="P0001") == "pin_locked"
+
+
+def test_a_loan_id_from_the_ils_with_a_control_character_is_not_sent_back(
+    kiosk: Kiosk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kiosk.call("identify", method="typed", value="P0001")
+    kiosk.call("pin", pin="1234")
+    ils = kiosk.engine.ils
+    real = ils.patron_information
+
+    def with_a_hostile_loan(*args: Any, **kwargs: Any) -> Any:
+        # What a broken or hostile ILS could list: decode keeps it, as it must.
+        return real(*args, **kwargs).with_fields(("AU", "B0013\x1b[2J"))
+
+    monkeypatch.setattr(ils, "patron_information", with_a_hostile_loan)
+    results = kiosk.call("renew")["results"]
+    assert sorted(r["item_id"] for r in results) == ["B0010", "B0013"]
+    assert {r["outcome"] for r in results} <= {"renewed", "renew_refused"}
+    states = {t["state"] for t in kiosk.call("journal")["transactions"]}
+    assert states <= {"done", "refused"}  # nothing left open by a failed send
