@@ -145,6 +145,32 @@ def _unique(values: list[Any]) -> list[Any]:
     return values
 
 
+DEFAULT_ID_PATTERN = r"[!-{}~]{1,64}"
+"""Identifiers by default: 1 to 64 printable ASCII characters, no space, no '|'."""
+
+
+def _id_pattern(description: str) -> Any:
+    return Field(
+        DEFAULT_ID_PATTERN,
+        min_length=1,
+        max_length=500,
+        description=(
+            f"{description} must match in full (a Python regular expression), once the "
+            "spaces around it are removed; the default allows 1-64 printable ASCII "
+            "characters without spaces. Control characters and '|' are refused "
+            "whatever the pattern says (they would forge SIP2 messages)."
+        ),
+    )
+
+
+def _compiles(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {exc}") from None
+    return pattern
+
+
 def check_device_url(url: str, kind: str) -> str:
     """``url`` if it parses and its scheme is installed and fits ``kind`` (a DEVICE_KINDS key)."""
     try:
@@ -494,8 +520,12 @@ class PatronSection(_Section):
             "'nfc' (needs devices.card), 'typed' (on-screen keyboard)."
         ),
     )
+    id_pattern: str = _id_pattern(
+        "What a patron identifier (card text, barcode, QR code, typed id)"
+    )
 
     _identify_unique = field_validator("identify_by")(_unique)
+    _id_pattern_compiles = field_validator("id_pattern")(_compiles)
 
     @model_validator(mode="after")
     def _warning_before_timeout(self) -> Self:
@@ -561,8 +591,10 @@ class TagsSection(_Section):
     security_attempts: int = Field(
         3, ge=1, le=10, description="Tries to set or clear an item's security before giving up."
     )
+    item_id_pattern: str = _id_pattern("What an item id read from a tag or sent to renew")
 
     _models_unique = field_validator("accept_models")(_unique)
+    _item_id_pattern_compiles = field_validator("item_id_pattern")(_compiles)
 
 
 class SmtpSection(_Section):

@@ -23,8 +23,16 @@ from kiosk.config.model import DeviceConfig
 from kiosk.engine.circulation import Borrower, Circulation, Item
 from kiosk.engine.embedded_ils import EmbeddedIls
 from kiosk.engine.events import EventBus
+from kiosk.engine.identifiers import IdentifierRules, InvalidIdentifier, check_pin
 from kiosk.engine.pad import PadTag, PadWatcher
-from kiosk.engine.patrons import PatronSession, hash_pin, mask_name, pin_matches
+from kiosk.engine.patrons import (
+    PatronSession,
+    PinLockout,
+    hash_pin,
+    mask_name,
+    pin_lock_refs,
+    pin_matches,
+)
 from kiosk.engine.reconcile import reconcile
 from kiosk.engine.replay import replay_offline
 from kiosk.engine.texts import both
@@ -33,7 +41,6 @@ from kiosk.ils.errors import IlsConnectionError, IlsError
 from kiosk.ils.sim.server import SimServerThread
 from kiosk.journal.store import IN_WORK, Journal, PatronCache, PatronCacheEntry
 from kiosk.jsonlines import Refusal
-from kiosk.logsetup import patron_ref
 from protocols.sip2.codes import PatronStatusFlag
 
 log = logging.getLogger(__name__)
@@ -70,6 +77,10 @@ class Engine:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.journal = Journal.open(data_dir / "journal.sqlite")
         self.cache = PatronCache(self.journal)
+        self.identifiers = IdentifierRules.from_patterns(
+            config.patron.id_pattern, config.tags.item_id_pattern
+        )
+        self.pin_lockout = PinLockout(self.cache, config.patron.pin_attempts, PIN_LOCK)
         settings = config.ils.settings()
         self.embedded: EmbeddedIls | None = None
         self.ils_simulator: SimServerThread | None = None
@@ -223,12 +234,15 @@ class Engine:
                 raise CommandError("ils_unavailable")
             if method not in self.config.patron.identify_by:
                 raise CommandError("patron_unknown")
-            patron_id = value.strip()
-            if not patron_id:
-                raise CommandError("patron_unknown")
+            try:
+                patron_id = self.identifiers.patron_id(value)
+            except InvalidIdentifier as refused:
+                # Never acted on, never sent to the ILS; the text itself is not logged.
+                log.warning("identifier refused (%s): %s", method, refused)
+                raise CommandError("patron_id_invalid") from None
             if self.session is not None:
                 self.end_session("new_patron")
-            if self.cache.locked_until(patron_ref(patron_id)):
+            if self.pin_lockout.locked(pin_lock_refs(patron_id)):
                 raise CommandError("pin_locked")
             self.session = PatronSession(
                 id=uuid.uuid4().hex,
@@ -250,6 +264,10 @@ class Engine:
             self._touch()
             if self.session is None:
                 raise CommandError("patron_unknown")
+            try:
+                pin = check_pin(pin)
+            except InvalidIdentifier:
+                raise CommandError("pin_invalid") from None
             return self._login(pin)
 
     def _login(self, pin: str | None) -> dict[str, Any]:
@@ -266,8 +284,12 @@ class Engine:
         if not answer.valid_patron:
             self._end_quietly()
             raise CommandError("patron_unknown")
+        self._note_ils_patron_id(session, answer.patron_id)
+        if self.pin_lockout.locked(session.lock_refs):
+            self._end_quietly()
+            raise CommandError("pin_locked")
         if pin is not None and answer.valid_patron_password is False:
-            return self._wrong_pin(ref)
+            return self._wrong_pin(session)
         blocked = bool(BLOCKING_FLAGS & set(answer.patron_status))
         session.verified = True
         session.pin = pin
@@ -293,6 +315,13 @@ class Engine:
         self._pick_up_waiting_items()
         return session.public()
 
+    def _note_ils_patron_id(self, session: PatronSession, answered: str | None) -> None:
+        """Keep the id the ILS answered (AA), so wrong PINs count against its patron."""
+        try:
+            session.ils_patron_id = self.identifiers.patron_id(answered or "")
+        except InvalidIdentifier:
+            session.ils_patron_id = None  # none, or none usable: the id as read counts
+
     def _pick_up_waiting_items(self) -> None:
         """Books laid on the pad before the patron identified are checked out now."""
         for tag in list(self.pad.present.values()):
@@ -305,7 +334,7 @@ class Engine:
         # The hash is deliberately slow CPU work: let the stack on the pad go first.
         self.circulation.wait_idle(60)
         ref = session.ref
-        self.cache.good_pin(ref)
+        self.pin_lockout.succeeded(session.lock_refs)
         self.cache.remember(
             PatronCacheEntry(
                 ref,
@@ -318,9 +347,9 @@ class Engine:
             )
         )
 
-    def _wrong_pin(self, ref: str) -> dict[str, Any]:
-        left = self.cache.failed_pin(ref, self.config.patron.pin_attempts, PIN_LOCK)
-        self.bus.publish("pin_wrong", patron_ref=ref, attempts_left=left)
+    def _wrong_pin(self, session: PatronSession) -> dict[str, Any]:
+        left = self.pin_lockout.failed(session.lock_refs)
+        self.bus.publish("pin_wrong", patron_ref=session.ref, attempts_left=left)
         if left == 0:
             self._end_quietly()
             raise CommandError("pin_locked")
@@ -338,7 +367,7 @@ class Engine:
             if offline.patron_types and entry.patron_type not in offline.patron_types:
                 allowed = False
             if pin is not None and entry.pin_hash and not pin_matches(pin, entry.pin_hash):
-                return self._wrong_pin(session.ref)
+                return self._wrong_pin(session)
         if not allowed:
             self._end_quietly()
             raise CommandError("not_allowed_offline")
@@ -386,7 +415,8 @@ class Engine:
         except IlsError as error:
             log.warning("loan list unavailable: %s", error)
             return
-        session.loans = list(answer.charged_items)
+        # Loan ids go back to the ILS (item information, renew): held to the same rules.
+        session.loans = [item for item in answer.charged_items if self._item_id_ok(item)]
         details: list[dict[str, object]] = []
         for item in session.loans[:50]:  # one ILS call each: enough for any real account
             try:
@@ -408,6 +438,8 @@ class Engine:
         if session is None or not session.verified:
             raise CommandError("patron_unknown")
         self._touch()
+        if item_id and not self._item_id_ok(item_id):
+            raise CommandError("item_id_invalid")
         if not item_id:
             self._load_loans(session)
         items = [item_id] if item_id else list(session.loans)
@@ -582,6 +614,9 @@ class Engine:
         if data.crc_valid is False:
             self._item_event("tag_unreadable", tag.uid, item_id=data.item_id)
             return
+        if not self._item_id_ok(data.item_id):
+            self._item_event("item_id_invalid", tag.uid)
+            return
         owners = self.config.tags.owner_libraries
         if owners and data.owner_library and data.owner_library not in owners:
             self._item_event("foreign_item", tag.uid, item_id=data.item_id)
@@ -601,6 +636,15 @@ class Engine:
             self.circulation.checkin(item)
         else:
             self._item_event("item_waiting", tag.uid, item_id=data.item_id)
+
+    def _item_id_ok(self, item_id: str) -> bool:
+        """Whether an item id may go to the ILS (a tag's text is as hostile as a card's)."""
+        try:
+            self.identifiers.item_id(item_id)
+        except InvalidIdentifier as refused:
+            log.warning("item id refused: %s", refused)
+            return False
+        return True
 
     def _complete_set(
         self, item_id: str, parts: int, index: int, uid: bytes

@@ -64,6 +64,18 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Too many wrong PINs — please ask staff",
     ),
     "patron_unknown": ("Không tìm thấy bạn đọc", "Patron not found"),
+    "patron_id_invalid": (
+        "Không đọc được mã thẻ này — hãy hỏi thủ thư",
+        "This card number cannot be used — please ask staff",
+    ),
+    "pin_invalid": (
+        "Mã PIN có ký tự không hợp lệ — hãy nhập lại",
+        "The PIN has characters that are not allowed — please type it again",
+    ),
+    "item_id_invalid": (
+        "Mã tài liệu trên nhãn không hợp lệ — hãy đưa cho thủ thư",
+        "The item number on this tag is not valid — please give it to staff",
+    ),
     "patron_blocked": ("Thẻ bạn đọc đang bị khoá", "This library card is blocked"),
     "not_allowed_offline": (
         "Đang ngoại tuyến: không mượn được bằng thẻ này",
