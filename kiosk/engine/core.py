@@ -35,6 +35,7 @@ from kiosk.journal.store import IN_WORK, Journal, PatronCache, PatronCacheEntry
 from kiosk.jsonlines import Refusal
 from kiosk.logsetup import patron_ref
 from protocols.sip2.codes import PatronStatusFlag
+from protocols.tags import isil_key, isil_keys
 
 log = logging.getLogger(__name__)
 
@@ -582,8 +583,8 @@ class Engine:
         if data.crc_valid is False:
             self._item_event("tag_unreadable", tag.uid, item_id=data.item_id)
             return
-        owners = self.config.tags.owner_libraries
-        if owners and data.owner_library and data.owner_library not in owners:
+        owners = isil_keys(self.config.tags.owner_libraries)  # DK718500 is DK-718500
+        if owners and data.owner_library and isil_key(data.owner_library) not in owners:
             self._item_event("foreign_item", tag.uid, item_id=data.item_id)
             return
         uids = self._complete_set(data.item_id, data.set_size, data.set_index, tag.uid)
