@@ -30,7 +30,7 @@ class Recorder:
 
     def item(self, item_id: str) -> PadTag:
         """The next added tag carrying ``item_id``, waiting at most 5 s."""
-        seen = []
+        seen: list[PadTag] = []
         while True:
             try:
                 tag = self.added.get(timeout=5)
@@ -107,9 +107,12 @@ def test_a_callback_failing_for_one_tag_does_not_hide_the_next() -> None:
     field.place(item_tag("B0004"))
     field.place(item_tag("B0005"))
     recorder = Recorder()
+    rounds: dict[str, int] = {}
 
     def on_added(tag: PadTag) -> None:
-        if tag.read is not None and tag.read.tag is not None and tag.read.tag.item_id == "B0004":
+        assert tag.read is not None and tag.read.tag is not None
+        rounds[tag.read.tag.item_id] = pad.rounds
+        if tag.read.tag.item_id == "B0004":
             raise RuntimeError("the engine choked on this one")
         recorder.added.put(tag)
 
@@ -124,6 +127,7 @@ def test_a_callback_failing_for_one_tag_does_not_hide_the_next() -> None:
     pad.start()
     try:
         recorder.item("B0005")
+        assert rounds == {"B0004": 1, "B0005": 1}  # in the same round, not one round later
     finally:
         pad.stop()
 
