@@ -57,4 +57,5 @@ class TagData:
     elements: tuple[tuple[int, str], ...] = ()
     """ISO 28560-2: every data element as (relative OID, text), in tag order."""
     fields: dict[str, object] = field(default_factory=dict)
-    """Model-specific values: RFID501 item type, branch, library, custom; 28560-2 DSFID."""
+    """Model-specific values: RFID501 item type, branch, library, custom; 28560-2 DSFID;
+    ISO 28560-3 ``basic_block`` 32 for a truncated basic block (32-byte tags)."""
