@@ -42,6 +42,7 @@ from kiosk.ils.sim.server import SimServerThread
 from kiosk.journal.store import IN_WORK, Journal, PatronCache, PatronCacheEntry
 from kiosk.jsonlines import Refusal
 from protocols.sip2.codes import PatronStatusFlag
+from protocols.tags import isil_key, isil_keys
 
 log = logging.getLogger(__name__)
 
@@ -617,8 +618,8 @@ class Engine:
         if not self._item_id_ok(data.item_id):
             self._item_event("item_id_invalid", tag.uid)
             return
-        owners = self.config.tags.owner_libraries
-        if owners and data.owner_library and data.owner_library not in owners:
+        owners = isil_keys(self.config.tags.owner_libraries)  # DK718500 is DK-718500
+        if owners and data.owner_library and isil_key(data.owner_library) not in owners:
             self._item_event("foreign_item", tag.uid, item_id=data.item_id)
             return
         uids = self._complete_set(data.item_id, data.set_size, data.set_index, tag.uid)
