@@ -384,27 +384,30 @@ class Engine:
     def set_language(self, language: str) -> dict[str, Any]:
         if language not in self.config.device.languages:
             raise CommandError("unknown_language")
-        self.language = language
-        if self.session is not None:
-            self.session.language = language
-        self._touch()
+        with self.lock:
+            self.language = language
+            if self.session is not None:
+                self.session.language = language
+            self._touch()
         self.bus.publish("language", language=language)
         return {"language": language}
 
     def extend(self) -> dict[str, Any]:
-        self._touch()
+        with self.lock:
+            self._touch()
         self.bus.publish("session_extended")
         return {"idle_timeout": self.config.patron.idle_timeout}
 
     def account(self) -> dict[str, Any]:
         """The patron's account screen: loans are asked for here, not at login, so the
         first checkout of a stack never waits behind them."""
-        session = self.session
-        if session is None:
-            raise CommandError("patron_unknown")
-        self._touch()
-        self._load_loans(session)
-        return session.public()
+        with self.lock:
+            session = self.session
+            if session is None:
+                raise CommandError("patron_unknown")
+            self._touch()
+            self._load_loans(session)
+            return session.public()
 
     def _load_loans(self, session: PatronSession) -> None:
         if session.offline:
@@ -432,6 +435,10 @@ class Engine:
         session.loan_details = details
 
     def renew(self, item_id: str | None = None) -> dict[str, Any]:
+        with self.lock:
+            return self._renew(item_id)
+
+    def _renew(self, item_id: str | None) -> dict[str, Any]:
         session = self.session
         if session is None or not session.verified:
             raise CommandError("patron_unknown")
@@ -495,14 +502,18 @@ class Engine:
 
     def done(self) -> dict[str, Any]:
         """The patron is finished: wait for the items in flight, then offer a receipt."""
-        session = self.session
-        if session is None:
+        if self.session is None:
             raise CommandError("patron_unknown")
+        # Not under the lock: the workers take it to report the items being waited for.
         self.circulation.wait_idle(30)
-        self._touch()
-        summary = self._summary(session)
-        self.last_summary = summary
-        session.closing = True
+        with self.lock:
+            session = self.session
+            if session is None:
+                raise CommandError("patron_unknown")
+            self._touch()
+            summary = self._summary(session)
+            self.last_summary = summary
+            session.closing = True
         self.bus.publish("summary", **summary)
         return summary
 
@@ -520,10 +531,12 @@ class Engine:
     def receipt(self, method: str) -> dict[str, Any]:
         from kiosk.engine.receipts import deliver
 
-        summary = self.last_summary
-        session = self.session
+        with self.lock:
+            summary = self.last_summary
+            session = self.session
         if summary is None:
             raise CommandError("patron_unknown")
+        # Printing or mailing may take seconds: not under the lock the pad reports through.
         result: dict[str, Any] = deliver(self, summary, session, method)
         self.end_session("done")
         return result
@@ -733,20 +746,23 @@ class Engine:
     def _timer_loop(self) -> None:
         patron = self.config.patron
         while not self._stop.wait(0.2):
-            if self.session is None:
-                continue
-            idle = time.monotonic() - self.last_activity
-            if self.circulation.pending:
-                self._touch()  # items still in flight are not idleness
-                continue
-            if idle >= patron.idle_timeout:
-                self.end_session("timeout")
-            elif idle >= patron.idle_timeout - patron.idle_warning and not self.warned:
-                self.warned = True
-                seconds = round(patron.idle_timeout - idle)
-                self.bus.publish(
-                    "idle_warning", seconds=seconds, message=both("idle_warning", seconds=seconds)
-                )
+            with self.lock:
+                if self.session is None:
+                    continue
+                idle = time.monotonic() - self.last_activity
+                if self.circulation.pending:
+                    self._touch()  # items still in flight are not idleness
+                    continue
+                if idle >= patron.idle_timeout:
+                    self.end_session("timeout")
+                elif idle >= patron.idle_timeout - patron.idle_warning and not self.warned:
+                    self.warned = True
+                    seconds = round(patron.idle_timeout - idle)
+                    self.bus.publish(
+                        "idle_warning",
+                        seconds=seconds,
+                        message=both("idle_warning", seconds=seconds),
+                    )
 
     def _maintenance_loop(self) -> None:
         while not self._stop.wait(self.maintenance_every):

@@ -29,7 +29,7 @@ def waits_for_the_lock(kiosk: Kiosk, call: Callable[[], object]) -> bool:
     return waited
 
 
-def test_pad_callbacks_results_and_staff_take_the_engine_lock(kiosk: Kiosk) -> None:
+def test_pad_callbacks_results_commands_and_staff_take_the_engine_lock(kiosk: Kiosk) -> None:
     login(kiosk)
     kiosk.call("sim_place", item_id="B0001")
     assert final_item(kiosk, "B0001")["outcome"] == "checked_out"
@@ -37,6 +37,8 @@ def test_pad_callbacks_results_and_staff_take_the_engine_lock(kiosk: Kiosk) -> N
     result = {"kind": "checkout", "item_id": "B0001", "outcome": "checked_out", "uids": []}
     assert waits_for_the_lock(kiosk, lambda: kiosk.engine._on_tag_added(tag))
     assert waits_for_the_lock(kiosk, lambda: kiosk.engine._on_result(result))
+    assert waits_for_the_lock(kiosk, lambda: kiosk.engine.set_language("en"))
+    assert waits_for_the_lock(kiosk, kiosk.engine.account)
     assert waits_for_the_lock(kiosk, lambda: kiosk.engine.staff("in_service"))
 
 
