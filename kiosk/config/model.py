@@ -592,6 +592,13 @@ class TagsSection(_Section):
         3, ge=1, le=10, description="Tries to set or clear an item's security before giving up."
     )
     item_id_pattern: str = _id_pattern("What an item id read from a tag or sent to renew")
+    security_retries: int = Field(
+        2,
+        ge=0,
+        le=10,
+        description="Times a failed security step is retried when the tag is seen again; "
+        "then the loan is undone (or the return left to staff).",
+    )
 
     _models_unique = field_validator("accept_models")(_unique)
     _item_id_pattern_compiles = field_validator("item_id_pattern")(_compiles)

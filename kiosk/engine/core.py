@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,9 +21,11 @@ from drivers.interfaces import BarcodeScanner, DeviceError, DeviceState, PatronC
 from drivers.registry import open_device
 from kiosk.config.model import DeviceConfig
 from kiosk.engine.circulation import Borrower, Circulation, Item
+from kiosk.engine.clock import SiteClock, system_now
 from kiosk.engine.embedded_ils import EmbeddedIls
 from kiosk.engine.events import EventBus
 from kiosk.engine.identifiers import IdentifierRules, InvalidIdentifier, check_pin
+from kiosk.engine.offline_limits import OfflineLimits
 from kiosk.engine.pad import PadTag, PadWatcher
 from kiosk.engine.patrons import (
     PatronSession,
@@ -34,7 +36,9 @@ from kiosk.engine.patrons import (
     pin_matches,
 )
 from kiosk.engine.reconcile import reconcile
+from kiosk.engine.repeats import already_lent, already_returned, earlier_result
 from kiosk.engine.replay import replay_offline
+from kiosk.engine.sets import set_parts
 from kiosk.engine.texts import both
 from kiosk.ils.client import IlsClient
 from kiosk.ils.errors import IlsConnectionError, IlsError
@@ -55,24 +59,42 @@ BLOCKING_FLAGS = {
 class CommandError(Refusal):
     """A command the engine refuses, with a patron-readable message in both languages."""
 
-    def __init__(self, code: str, **values: object) -> None:
+    def __init__(self, code: str, *, ils_message: str = "", **values: object) -> None:
         super().__init__(code)
         self.code = code
         self.message = both(code, **values)
+        if ils_message:
+            self.message["ils_message"] = ils_message
 
 
-@dataclass
-class PendingSet:
-    parts: int
-    present: dict[int, bytes]
+RETURN_REPEAT = 60.0
+"""Seconds within which the same item laid again on a return station is the same return."""
 
 
 class Engine:
+    """The kiosk's state and every way to change it.
+
+    Ownership: ``lock`` guards all of the engine's own state (the session and its
+    items, the mode, the recent returns, the flagged tags). Every entry point
+    takes it, whatever thread it runs on: API commands, the card and barcode
+    loops, the pad's callbacks and the circulation workers' results. It is
+    never held while waiting for circulation (``done`` waits first, then
+    locks), because the workers need it to report.
+    """
+
     maintenance_every = 5.0
     """Seconds between retries of what an earlier run left open, and of offline replays."""
 
-    def __init__(self, config: DeviceConfig, *, ils: IlsClient | None = None) -> None:
+    def __init__(
+        self,
+        config: DeviceConfig,
+        *,
+        ils: IlsClient | None = None,
+        clock: Callable[[], datetime] = system_now,
+    ) -> None:
         self.config = config
+        self.clock = SiteClock(config.device.timezone, clock)
+        """The engine's one clock; SIP2 dates and the journal take the site's local time."""
         self.bus = EventBus()
         data_dir = config.device.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -90,7 +112,7 @@ class Engine:
             self.embedded = EmbeddedIls(data_dir)
             settings = self.embedded.settings(settings)
             self.ils_simulator = self.embedded.thread
-        self.ils = ils or IlsClient(settings)
+        self.ils = ils or IlsClient(settings, clock=self.clock.local)
         self.policy = config.security.to_policy()
         pad_url = config.devices.pad
         if pad_url is None:
@@ -113,6 +135,11 @@ class Engine:
             on_result=self._on_result,
             attempts=config.tags.security_attempts,
             offline_enabled=config.offline.enabled,
+            offline_limits=OfflineLimits(
+                config.offline.max_items_per_patron, config.offline.max_items_total
+            ),
+            clock=self.clock.local,
+            security_retries=config.tags.security_retries,
         )
         self.pad = PadWatcher(
             self.reader,
@@ -129,8 +156,8 @@ class Engine:
         self.last_activity = time.monotonic()
         self.warned = False
         self.out_of_service = False
-        self.sets: dict[str, PendingSet] = {}
         self.returned: dict[bytes, float] = {}
+        """UIDs returned here in the last RETURN_REPEAT seconds (pruned as it is added to)."""
         self.last_summary: dict[str, Any] | None = None
         # UIDs of flagged transactions, so a tag arriving costs no database read.
         self.flagged_uids: set[bytes] = set()
@@ -250,7 +277,7 @@ class Engine:
                 patron_id=patron_id,
                 language=self.language,
                 method=method,
-                started=datetime.now(),
+                started=self.clock.local(),
                 card_uid=card_uid,
             )
             self.mode = "session"
@@ -311,7 +338,8 @@ class Engine:
                 "patron_blocked", patron_ref=ref, screen_messages=session.screen_messages
             )
             self._end_quietly()
-            raise CommandError("patron_blocked")
+            # The ILS says why (fines, a lost card…) and what to do: the patron reads that.
+            raise CommandError("patron_blocked", ils_message=" ".join(session.screen_messages))
         self.bus.publish("session_started", **session.public())
         self._pick_up_waiting_items()
         return session.public()
@@ -344,7 +372,7 @@ class Engine:
                 session.patron_type,
                 hash_pin(pin) if pin else None,
                 session.display_name,
-                datetime.now(),
+                self.clock.local(),
             )
         )
 
@@ -362,7 +390,7 @@ class Engine:
         entry = self.cache.lookup(session.ref)
         allowed = offline.enabled and (entry is not None or not offline.require_known_patron)
         if entry is not None:
-            age = datetime.now() - entry.updated_at
+            age = self.clock.local() - entry.updated_at
             allowed = allowed and entry.valid and not entry.blocked
             allowed = allowed and age <= timedelta(hours=offline.cache_max_age_hours)
             if offline.patron_types and entry.patron_type not in offline.patron_types:
@@ -386,27 +414,30 @@ class Engine:
     def set_language(self, language: str) -> dict[str, Any]:
         if language not in self.config.device.languages:
             raise CommandError("unknown_language")
-        self.language = language
-        if self.session is not None:
-            self.session.language = language
-        self._touch()
+        with self.lock:
+            self.language = language
+            if self.session is not None:
+                self.session.language = language
+            self._touch()
         self.bus.publish("language", language=language)
         return {"language": language}
 
     def extend(self) -> dict[str, Any]:
-        self._touch()
+        with self.lock:
+            self._touch()
         self.bus.publish("session_extended")
         return {"idle_timeout": self.config.patron.idle_timeout}
 
     def account(self) -> dict[str, Any]:
         """The patron's account screen: loans are asked for here, not at login, so the
         first checkout of a stack never waits behind them."""
-        session = self.session
-        if session is None:
-            raise CommandError("patron_unknown")
-        self._touch()
-        self._load_loans(session)
-        return session.public()
+        with self.lock:
+            session = self.session
+            if session is None:
+                raise CommandError("patron_unknown")
+            self._touch()
+            self._load_loans(session)
+            return session.public()
 
     def _load_loans(self, session: PatronSession) -> None:
         if session.offline:
@@ -435,6 +466,10 @@ class Engine:
         session.loan_details = details
 
     def renew(self, item_id: str | None = None) -> dict[str, Any]:
+        with self.lock:
+            return self._renew(item_id)
+
+    def _renew(self, item_id: str | None) -> dict[str, Any]:
         session = self.session
         if session is None or not session.verified:
             raise CommandError("patron_unknown")
@@ -453,7 +488,7 @@ class Engine:
                 patron_id=session.patron_id,
                 patron_ref=session.ref,
                 session_id=session.id,
-                transaction_date=datetime.now(),
+                transaction_date=self.clock.local(),
                 security_target=None,
             )
             try:
@@ -500,14 +535,18 @@ class Engine:
 
     def done(self) -> dict[str, Any]:
         """The patron is finished: wait for the items in flight, then offer a receipt."""
-        session = self.session
-        if session is None:
+        if self.session is None:
             raise CommandError("patron_unknown")
+        # Not under the lock: the workers take it to report the items being waited for.
         self.circulation.wait_idle(30)
-        self._touch()
-        summary = self._summary(session)
-        self.last_summary = summary
-        session.closing = True
+        with self.lock:
+            session = self.session
+            if session is None:
+                raise CommandError("patron_unknown")
+            self._touch()
+            summary = self._summary(session)
+            self.last_summary = summary
+            session.closing = True
         self.bus.publish("summary", **summary)
         return summary
 
@@ -525,10 +564,12 @@ class Engine:
     def receipt(self, method: str) -> dict[str, Any]:
         from kiosk.engine.receipts import deliver
 
-        summary = self.last_summary
-        session = self.session
+        with self.lock:
+            summary = self.last_summary
+            session = self.session
         if summary is None:
             raise CommandError("patron_unknown")
+        # Printing or mailing may take seconds: not under the lock the pad reports through.
         result: dict[str, Any] = deliver(self, summary, session, method)
         self.end_session("done")
         return result
@@ -545,7 +586,6 @@ class Engine:
                     self.ils.end_session(session.patron_id, session.pin)
             except IlsError:
                 pass
-            self.sets.clear()
             self._end_quietly()
             self.bus.publish("session_ended", reason=reason, session=session.id)
             return {"ended": True, "reason": reason}
@@ -556,26 +596,28 @@ class Engine:
     def return_mode(self) -> dict[str, Any]:
         if self.config.device.role == "self-checkout":
             raise CommandError("return_not_here")
-        if self.session is not None:
-            self.end_session("return_mode")
-        self.mode = "return"
-        self._touch()
+        with self.lock:
+            if self.session is not None:
+                self.end_session("return_mode")
+            self.mode = "return"
+            self._touch()
         # Only items placed from now on are returns: what lies on the pad may be the
         # books the last patron just borrowed, and returning those would undo her loans.
         self.bus.publish("mode", mode="return")
         return {"mode": "return"}
 
     def staff(self, action: str) -> dict[str, Any]:
-        if action == "out_of_service":
-            self.out_of_service = True
-            self.end_session("out_of_service")
-        elif action == "in_service":
-            self.out_of_service = False
-        elif action == "reset":
-            self.end_session("reset")
-            self.sets.clear()
-        else:
-            raise CommandError("unknown_action")
+        with self.lock:
+            if action == "out_of_service":
+                self.out_of_service = True
+                self.end_session("out_of_service")
+            elif action == "in_service":
+                self.out_of_service = False
+            elif action == "reset":
+                self.end_session("reset")
+                self.returned.clear()
+            else:
+                raise CommandError("unknown_action")
         self.bus.publish("staff", action=action)
         return self.status()
 
@@ -594,10 +636,16 @@ class Engine:
         )
 
     def _on_tag_added(self, tag: PadTag) -> None:
+        with self.lock:
+            self._tag_added(tag)
+
+    def _tag_added(self, tag: PadTag) -> None:
         self._touch()
         flagged = []
         if tag.uid in self.flagged_uids:
             flagged = [t for t in self.journal.in_states({"flagged"}) if tag.uid in t.tag_uids]
+            if not flagged:
+                self.flagged_uids.discard(tag.uid)  # finished meanwhile (reconciled, staff)
         if flagged and tag.read is not None:
             for txn in flagged:
                 self.circulation.finish(txn)
@@ -622,19 +670,31 @@ class Engine:
         if owners and data.owner_library and isil_key(data.owner_library) not in owners:
             self._item_event("foreign_item", tag.uid, item_id=data.item_id)
             return
-        uids = self._complete_set(data.item_id, data.set_size, data.set_index, tag.uid)
-        if uids is None:
+        session = self.session
+        if self.mode == "session" and session is not None:
+            known = session.items.get(data.item_id)
+            if known is not None and known.get("state") not in ("refused", "cancelled"):
+                # A part of a set lent (or on its way) in this session, lifted and laid
+                # again: nothing to do, and its line keeps saying what happened to it.
+                return
+        uids = set_parts(self.pad.present.values(), data.item_id, data.set_size, tag.uid)
+        if isinstance(uids, list):
+            self.bus.publish(
+                "item",
+                outcome="missing_part",
+                item_id=data.item_id,
+                parts=data.set_size,
+                missing=uids,
+                message=both(
+                    "missing_part", parts=data.set_size, missing=", ".join(map(str, uids))
+                ),
+            )
             return
         item = Item(data.item_id, uids)
-        if self.mode == "session" and self.session is not None and not self.session.closing:
+        if self.mode == "session" and session is not None and not session.closing:
             self._checkout(item)
         elif self.mode == "return":
-            if any(time.monotonic() - self.returned.get(uid, -1e9) < 60 for uid in uids):
-                return  # the same item back within a minute: already returned
-            for uid in uids:
-                self.returned[uid] = time.monotonic()
-            self.bus.publish("item", outcome="processing", item_id=item.item_id, kind="checkin")
-            self.circulation.checkin(item)
+            self._checkin(item)
         else:
             self._item_event("item_waiting", tag.uid, item_id=data.item_id)
 
@@ -647,26 +707,22 @@ class Engine:
             return False
         return True
 
-    def _complete_set(
-        self, item_id: str, parts: int, index: int, uid: bytes
-    ) -> tuple[bytes, ...] | None:
-        if parts <= 1:
-            return (uid,)
-        pending = self.sets.setdefault(item_id, PendingSet(parts, {}))
-        pending.present[index] = uid
-        missing = [n for n in range(1, parts + 1) if n not in pending.present]
-        if missing:
-            self.bus.publish(
-                "item",
-                outcome="missing_part",
-                item_id=item_id,
-                parts=parts,
-                missing=missing,
-                message=both("missing_part", parts=parts, missing=", ".join(map(str, missing))),
-            )
-            return None
-        del self.sets[item_id]
-        return tuple(pending.present[n] for n in sorted(pending.present))
+    def _checkin(self, item: Item) -> None:
+        now = time.monotonic()
+        for uid, when in list(self.returned.items()):
+            if now - when >= RETURN_REPEAT:
+                del self.returned[uid]
+        if any(uid in self.returned for uid in item.uids):
+            return  # the same item back within a minute: already returned
+        for uid in item.uids:
+            self.returned[uid] = now
+        earlier = already_returned(self.journal, self.ils, item)
+        if earlier is not None:
+            # Still on the pad from before a restart: the journal knows it is done.
+            self.bus.publish("item", **earlier_result(earlier, "returned", success=True))
+            return
+        self.bus.publish("item", outcome="processing", item_id=item.item_id, kind="checkin")
+        self.circulation.checkin(item)
 
     def _checkout(self, item: Item) -> None:
         session = self.session
@@ -674,22 +730,19 @@ class Engine:
         known = session.items.get(item.item_id)
         if known is not None and known.get("state") not in ("refused", "cancelled"):
             return  # already on its way or done in this session
-        offline = self.config.offline
-        allowed = offline.max_items_per_patron - session.offline_items
-        total_left = offline.max_items_total
-        if session.offline or not self.circulation.ils_online:
-            # Only worth a database read when the ILS is away.
-            total_left -= len(self.journal.in_states({"offline_done"}))
+        earlier = already_lent(self.journal, self.ils, session.patron_id, item)
+        if earlier is not None:
+            # Lent to this patron by this kiosk and never returned here since (a login
+            # after a restart, or a second visit with the stack still on the pad):
+            # sending it again would renew it.
+            result = earlier_result(earlier, "already_yours", success=True)
+            session.items[item.item_id] = result
+            self.bus.publish("item", **result)
+            return
+        # The offline limits are counted by the ILS worker, against the journal.
         borrower = Borrower(
-            session.patron_id,
-            session.ref,
-            session.id,
-            session.pin,
-            session.offline,
-            max(0, min(allowed, total_left)),
+            session.patron_id, session.ref, session.id, session.pin, session.offline
         )
-        if session.offline or not self.circulation.ils_online:
-            session.offline_items += 1
         session.items[item.item_id] = {
             "item_id": item.item_id,
             "state": "processing",
@@ -701,12 +754,12 @@ class Engine:
 
     def _on_tag_removed(self, uid: bytes) -> None:
         self.bus.publish("tag_removed", uid=uid.hex().upper())
-        for pending in self.sets.values():
-            for index, present in list(pending.present.items()):
-                if present == uid:
-                    del pending.present[index]
 
     def _on_result(self, result: dict[str, Any]) -> None:
+        with self.lock:
+            self._result(result)
+
+    def _result(self, result: dict[str, Any]) -> None:
         success = result["outcome"] in (
             "checked_out",
             "offline_checked_out",
@@ -714,10 +767,14 @@ class Engine:
             "offline_returned",
         )
         result = {**result, "success": success}
-        if result.get("flagged"):
-            self.flagged_uids.update(bytes.fromhex(u) for u in result.get("uids", ()))
+        uids = tuple(bytes.fromhex(u) for u in result.get("uids", ()))
+        if result.get("flagged") and not result.get("gave_up"):
+            self.flagged_uids.update(uids)
             # Seen again (still there, or put back) it is finished: see _on_tag_added.
-            self.pad.forget(tuple(bytes.fromhex(u) for u in result.get("uids", ())))
+            self.pad.forget(uids)
+        else:
+            # Finished, undone, or left to staff: no more retries when it is seen again.
+            self.flagged_uids.difference_update(uids)
         session = self.session
         if (
             session is not None
@@ -725,6 +782,8 @@ class Engine:
             and result["item_id"] in session.items
         ):
             session.items[result["item_id"]] = result
+        if result.pop("quiet", False):
+            return  # a silent retry: the patron has been told already
         self.bus.publish("item", **result)
 
     # --- background loops ---------------------------------------------------------------------
@@ -732,20 +791,23 @@ class Engine:
     def _timer_loop(self) -> None:
         patron = self.config.patron
         while not self._stop.wait(0.2):
-            if self.session is None:
-                continue
-            idle = time.monotonic() - self.last_activity
-            if self.circulation.pending:
-                self._touch()  # items still in flight are not idleness
-                continue
-            if idle >= patron.idle_timeout:
-                self.end_session("timeout")
-            elif idle >= patron.idle_timeout - patron.idle_warning and not self.warned:
-                self.warned = True
-                seconds = round(patron.idle_timeout - idle)
-                self.bus.publish(
-                    "idle_warning", seconds=seconds, message=both("idle_warning", seconds=seconds)
-                )
+            with self.lock:
+                if self.session is None:
+                    continue
+                idle = time.monotonic() - self.last_activity
+                if self.circulation.pending:
+                    self._touch()  # items still in flight are not idleness
+                    continue
+                if idle >= patron.idle_timeout:
+                    self.end_session("timeout")
+                elif idle >= patron.idle_timeout - patron.idle_warning and not self.warned:
+                    self.warned = True
+                    seconds = round(patron.idle_timeout - idle)
+                    self.bus.publish(
+                        "idle_warning",
+                        seconds=seconds,
+                        message=both("idle_warning", seconds=seconds),
+                    )
 
     def _maintenance_loop(self) -> None:
         while not self._stop.wait(self.maintenance_every):

@@ -69,7 +69,6 @@ class PatronSession:
     items: dict[str, dict[str, object]] = field(default_factory=dict)
     """Item id -> what the patron sees for it (outcome, due date, message)."""
     card_uid: bytes | None = None
-    offline_items: int = 0
     closing: bool = False
     ils_patron_id: str | None = None
     """The patron id as the ILS answered it (AA), when it answered one."""
