@@ -1,0 +1,179 @@
+"""`muontra config check` against files that would hang, exhaust or crash it.
+
+Each gives one clear problem naming the key and line (or the file), a non-zero
+exit status and no traceback. The command runs as a real process with its
+address space capped, so a check that reads without end fails here instead of
+eating the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import ConfigError, parse_config
+from kiosk.config.lines import MAX_DEPTH
+from kiosk.config.model import MAX_SECRET_BYTES, SOCKET_PATH_MAX, load_config
+
+BASE = """\
+[device]
+id = "kiosk-01"
+site = "VN-HN0001"
+
+[ils]
+url = "sip2+sim://?institution=MUONTRA"
+
+[devices]
+pad = "sim://pad"
+"""
+GATE = """\
+[device]
+id = "gate-01"
+site = "VN-HN0001"
+role = "gate"
+
+[ils]
+url = "sip2+sim://"
+
+[gate]
+readers = [
+  "sim://gate-a",
+  "feig+serial://{node}?baud=38400",
+]
+alarm_outputs = []
+"""
+MEMORY = 1 << 30  # a config check needs a few dozen MB
+
+
+def check(*args: str) -> subprocess.CompletedProcess[str]:
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+
+    return subprocess.run(
+        [sys.executable, "-m", "muontra", "config", "check", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=cap,
+    )
+
+
+def problem_of(text: str, *, secrets: bool = False) -> tuple[str, int | None, str]:
+    with pytest.raises(ConfigError) as exc:
+        parse_config(text, secrets=secrets)
+    (problem,) = exc.value.problems
+    return problem.key, problem.line, problem.message
+
+
+def test_deeply_nested_values_are_refused_with_key_and_line() -> None:
+    for depth in (MAX_DEPTH + 1, 400, 5000):  # 5000 overflowed the TOML parser's stack
+        arrays = BASE + "\n[tags]\nowner_libraries = " + "[" * depth + "]" * depth + "\n"
+        key, line, message = problem_of(arrays)
+        assert (key, line) == ("tags.owner_libraries", 12)
+        assert f"more than {MAX_DEPTH} levels" in message
+        tables = BASE + "\n[patron]\nx = 1\ny = " + "{a = " * depth + "1" + "}" * depth + "\n"
+        assert problem_of(tables)[:2] == ("patron.y", 13)
+    # As deep as the limit is still only a matter of the schema.
+    at_limit = BASE + "\n[tags]\nowner_libraries = " + "[" * MAX_DEPTH + "]" * MAX_DEPTH + "\n"
+    key, _, message = problem_of(at_limit)
+    assert key.startswith("tags.owner_libraries") and "levels" not in message
+
+
+def test_a_socket_path_longer_than_sun_path_is_refused() -> None:
+    fits = "/run/" + "m" * (SOCKET_PATH_MAX - len("/run//k.sock")) + "/k.sock"
+    assert len(fits) == SOCKET_PATH_MAX
+    parse_config(
+        BASE.replace('site = "VN-HN0001"\n', f'site = "VN-HN0001"\napi_socket = "{fits}"\n')
+    )
+    long = fits.replace("/run/", "/run/m")
+    text = BASE.replace('site = "VN-HN0001"\n', f'site = "VN-HN0001"\napi_socket = "{long}"\n')
+    key, line, message = problem_of(text)
+    assert (key, line) == ("device.api_socket", 4)
+    assert f"at most {SOCKET_PATH_MAX} bytes" in message and "108" in message
+    # Bytes count, not characters: 60 Vietnamese letters are 120 bytes.
+    wide = "/run/" + "ư" * 60 + ".sock"
+    assert problem_of(
+        BASE.replace('site = "VN-HN0001"\n', f'site = "VN-HN0001"\napi_socket = "{wide}"\n')
+    )[0] == ("device.api_socket")
+
+
+def test_a_device_or_pipe_given_as_the_file_is_refused_unread(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    big = tmp_path / "big.toml"
+    big.write_text(BASE + "#" * (2 * 1024 * 1024) + "\n")
+    for path, what in [
+        (Path("/dev/zero"), "is a character device, not a file"),
+        (fifo, "is a pipe, not a file"),
+        (big, "larger than 1024 KiB"),
+    ]:
+        with pytest.raises(ConfigError) as exc:
+            load_config(path)
+        (problem,) = exc.value.problems
+        assert what in problem.message, problem
+
+
+def test_secrets_and_devices_checked_on_the_machine(tmp_path: Path) -> None:
+    fifo = tmp_path / "secret-pipe"
+    os.mkfifo(fifo)
+    huge = tmp_path / "huge-secret"
+    huge.write_bytes(b"x" * (MAX_SECRET_BYTES + 1))
+    for source, what in [
+        ("/dev/zero", "is a character device"),
+        (str(fifo), "is a pipe"),
+        (str(tmp_path), "Is a directory"),
+        (str(huge), "larger than"),
+    ]:
+        text = BASE.replace('MUONTRA"\n', f'MUONTRA"\npassword_file = "{source}"\n')
+        parse_config(text)  # not read unless asked
+        key, line, message = problem_of(text, secrets=True)
+        assert (key, line) == ("ils.password_file", 7) and what in message, message
+    # A reader on a serial port that is not there, or on a file that is no device.
+    plain = tmp_path / "ttyUSB0"
+    plain.write_text("")
+    for node, what in [
+        (tmp_path / "ttyUSB9", "No such file or directory"),
+        (plain, "is a regular file, not a device"),
+    ]:
+        text = GATE.format(node=node)
+        parse_config(text)
+        key, line, message = problem_of(text, secrets=True)
+        assert (key, line) == ("gate.readers[1]", 12) and what in message, message
+    # A real character device (a pseudo-terminal, as a USB serial port is) passes.
+    leader, follower = os.openpty()
+    try:
+        parse_config(GATE.format(node=os.ttyname(follower)), secrets=True)
+    finally:
+        os.close(leader)
+        os.close(follower)
+
+
+def test_the_command_reports_every_hostile_file_without_a_traceback(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.toml"
+    deep.write_text(BASE + "\n[tags]\nowner_libraries = " + "[" * 5000 + "]" * 5000 + "\n")
+    sock = tmp_path / "sock.toml"
+    sock.write_text(
+        BASE.replace(
+            'site = "VN-HN0001"\n', f'site = "VN-HN0001"\napi_socket = "/run/{"m" * 110}"\n'
+        )
+    )
+    secret = tmp_path / "secret.toml"
+    secret.write_text(BASE.replace('MUONTRA"\n', 'MUONTRA"\npassword_file = "/dev/zero"\n'))
+    result = check("--secrets", str(deep), "/dev/zero", str(sock), str(secret))
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and "Error" not in result.stderr, result.stderr
+    assert result.stdout.splitlines() == [
+        f"{deep}:12: tags.owner_libraries: nested more than {MAX_DEPTH} levels deep; "
+        "a device configuration needs a few",
+        "/dev/zero: is a character device, not a file",
+        f"{sock}:4: device.api_socket: a Unix socket path holds at most {SOCKET_PATH_MAX} "
+        "bytes (sun_path is 108 with its final NUL), this one has 115; "
+        "use a shorter one such as /run/muontra/kiosk.sock",
+        f"{secret}:7: ils.password_file: cannot read /dev/zero: is a character device, not a file",
+    ]
