@@ -46,6 +46,12 @@ MAX_ANSWER_LINE = 16 * 1024 * 1024
 # stack on the pad is a few hundred; at about 240 bytes an event this bounds a
 # stalled client to a quarter of a megabyte.
 SUBSCRIBER_LIMIT = 1000
+# Connections served at once, each on a thread of its own (two when subscribed).
+# Far above what a kiosk needs (the touchscreen, a staff tool, a script) and above
+# the 1,000 clients it was tested with; beyond it a client is answered ``busy``
+# and closed, so threads and descriptors stay within the unit's TasksMax and
+# LimitNOFILE (systemd/*.service).
+MAX_CONNECTIONS = 1024
 # Pauses of the accept loop while the process has no file descriptor left.
 ACCEPT_BACKOFF_FIRST = 0.05
 ACCEPT_BACKOFF_MAX = 1.0
@@ -176,6 +182,7 @@ class JsonLinesServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer
     daemon_threads = True
     max_line = MAX_LINE
     subscriber_limit = SUBSCRIBER_LIMIT
+    max_connections = MAX_CONNECTIONS
 
     def __init__(
         self,
@@ -193,6 +200,9 @@ class JsonLinesServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer
         self.fallback = fallback
         self.thread_name = name
         self._starved = 0  # accepts refused in a row for want of file descriptors
+        self._connections = 0
+        self._busy_logged = False
+        self._count_lock = threading.Lock()
         self._closing = threading.Event()
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists() or path.is_socket():
@@ -212,6 +222,47 @@ class JsonLinesServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer
             log.info("%s accepts connections again (%d refused)", self.thread_name, self._starved)
             self._starved = 0
         return request
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._count_lock:
+            full = self._connections >= self.max_connections
+            if not full:
+                self._connections += 1
+        if full:
+            self._refuse_busy(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._connection_ended()  # its thread never started
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._connection_ended()
+
+    def _connection_ended(self) -> None:
+        with self._count_lock:
+            self._connections -= 1
+            if self._connections < self.max_connections:
+                self._busy_logged = False
+
+    def _refuse_busy(self, request: socket.socket) -> None:
+        """Answer ``busy`` without a thread (never blocking the accept loop) and close."""
+        if not self._busy_logged:
+            self._busy_logged = True
+            log.warning(
+                "%s serves %d connections already; refusing more",
+                self.thread_name,
+                self.max_connections,
+            )
+        busy = {"ok": False, "error": {"code": "busy", "en": "too many connections; try again"}}
+        with contextlib.suppress(OSError):
+            request.setblocking(False)
+            request.send((json.dumps(busy) + "\n").encode())
+        self.shutdown_request(request)
 
     def _back_off(self, error: OSError) -> None:
         """Pause before the next accept: the waiting connection keeps the socket readable,

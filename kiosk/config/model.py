@@ -971,11 +971,12 @@ def device_problems(
     return found
 
 
-def parse_config(text: str, *, secrets: bool = False) -> DeviceConfig:
+def parse_config(text: str, *, secrets: bool = False, devices: bool | None = None) -> DeviceConfig:
     """The configuration in TOML ``text``; ConfigError lists every problem with its line.
 
     ``secrets`` also reads every configured password, which only means something
     as the daemon's user and in its environment; by default they are read when used.
+    ``devices`` (by default as ``secrets``) also looks up the device nodes named.
     """
     deep = f"nested more than {MAX_DEPTH} levels deep; a device configuration needs a few"
     try:
@@ -994,14 +995,15 @@ def parse_config(text: str, *, secrets: bool = False) -> DeviceConfig:
         config = DeviceConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(problems_from_validation(exc, lines)) from None
-    if secrets:
-        problems = secret_problems(config, lines) + device_problems(config, lines)
-        if problems:
-            raise ConfigError(problems)
+    problems = secret_problems(config, lines) if secrets else []
+    if secrets if devices is None else devices:
+        problems += device_problems(config, lines)
+    if problems:
+        raise ConfigError(problems)
     return config
 
 
-def load_config(path: Path, *, secrets: bool = False) -> DeviceConfig:
+def load_config(path: Path, *, secrets: bool = False, devices: bool | None = None) -> DeviceConfig:
     """Read and validate a device configuration file; ConfigError names key and line."""
     try:
         text = read_regular_file(path, MAX_CONFIG_BYTES).decode("utf-8")
@@ -1013,7 +1015,7 @@ def load_config(path: Path, *, secrets: bool = False) -> DeviceConfig:
     except ValueError as exc:
         raise ConfigError([ConfigProblem("", None, str(exc))], path) from None
     try:
-        config = parse_config(text, secrets=secrets)
+        config = parse_config(text, secrets=secrets, devices=devices)
     except ConfigError as exc:
         raise ConfigError(exc.problems, path) from None
     log.debug("configuration %s: role %s, device %s", path, config.device.role, config.device.id)

@@ -235,3 +235,29 @@ def test_the_history_keeps_the_latest_events_only() -> None:
     for n in range(25):
         bus.publish("tick", n=n)
     assert [e["n"] for e in bus.history()] == list(range(15, 25))
+
+
+def test_connections_beyond_the_limit_are_answered_busy(kiosk: Kiosk) -> None:
+    kiosk.api.max_connections = 3  # the harness's client holds one
+    held = [raw_socket(kiosk) for _ in range(2)]
+    for sock in held:
+        assert ask(sock, b'{"id": 1, "cmd": "ping"}\n')["ok"] is True
+    extra = raw_socket(kiosk)
+    (busy,) = [json.loads(line) for line in read_until_closed(extra).splitlines()]
+    extra.close()
+    assert busy["error"]["code"] == "busy"
+    held.pop().close()
+
+    # A place is free again once the server has seen that connection end.
+    def served() -> bool:
+        sock = raw_socket(kiosk)
+        try:
+            return ask(sock, b'{"id": 2, "cmd": "ping"}\n').get("ok") is True
+        except (AssertionError, OSError):
+            return False
+        finally:
+            sock.close()
+
+    wait_for(served, BOUND, "a connection served after one closed")
+    for sock in held:
+        sock.close()

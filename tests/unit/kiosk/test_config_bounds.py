@@ -20,6 +20,7 @@ import pytest
 from kiosk.config import ConfigError, parse_config
 from kiosk.config.lines import MAX_DEPTH
 from kiosk.config.model import MAX_SECRET_BYTES, SOCKET_PATH_MAX
+from kiosk.jsonlines import MAX_CONNECTIONS, SUBSCRIBER_LIMIT
 
 BASE = """\
 [device]
@@ -48,6 +49,7 @@ readers = [
 ]
 alarm_outputs = []
 """
+ROOT = Path(__file__).resolve().parents[3]
 MEMORY = 1 << 30  # a config check needs a few dozen MB
 
 
@@ -158,6 +160,9 @@ def test_secrets_and_devices_checked_on_the_machine(tmp_path: Path) -> None:
         message = f"{node}: {what}" if name == "absent" else f"{node} {what}"
         expected[str(path)] = [("gate.readers[1]", 12, message)]
     assert problems_by_file("--secrets", *expected) == expected
+    # What the units run at start: the reader unplugged at boot is the daemon's to report.
+    skipped = check("--secrets", "--skip-devices", str(tmp_path / "absent.toml"))
+    assert skipped.returncode == 0, skipped.stdout + skipped.stderr
     # A real character device (a pseudo-terminal, as a USB serial port is) passes.
     leader, follower = os.openpty()
     try:
@@ -190,3 +195,23 @@ def test_the_command_reports_every_hostile_file_without_a_traceback(tmp_path: Pa
         "use a shorter one such as /run/muontra/kiosk.sock",
         f"{secret}:7: ils.password_file: cannot read /dev/zero: is a character device, not a file",
     ]
+
+
+UNITS = [ROOT / "systemd" / "muontra-kiosk.service", ROOT / "systemd" / "muontra-gate.service"]
+
+
+@pytest.mark.parametrize("unit", UNITS, ids=lambda path: path.name)
+def test_units_bound_memory_tasks_and_descriptors_above_the_apis_own_limits(unit: Path) -> None:
+    settings = dict(
+        line.split("=", 1)
+        for line in unit.read_text(encoding="utf-8").splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    # What the local API alone may take when every client is hostile fits under them,
+    # with room for the daemon's own threads and files.
+    assert int(settings["TasksMax"]) >= 2 * MAX_CONNECTIONS + 100
+    assert int(settings["LimitNOFILE"]) >= MAX_CONNECTIONS + 1000
+    memory_max = int(settings["MemoryMax"].removesuffix("M"))
+    stalled = MAX_CONNECTIONS * SUBSCRIBER_LIMIT * 250 // 2**20  # MB, 250 bytes an event
+    assert memory_max >= 80 + stalled + 100 and memory_max <= 1024  # a Pi 3 has 1 GB
+    assert int(settings["MemoryHigh"].removesuffix("M")) < memory_max
