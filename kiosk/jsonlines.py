@@ -118,7 +118,7 @@ class _Handler(socketserver.StreamRequestHandler):
         def hang_up() -> None:
             # The bus dropped this subscriber: a client that reads no events gets no
             # more of our memory. Ends the read below and any write blocked on it.
-            log.warning("an API client read none of %d events; closing it", SUBSCRIBER_LIMIT)
+            log.warning("an API client let %d events pile up unread; closing it", SUBSCRIBER_LIMIT)
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
 
