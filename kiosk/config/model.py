@@ -18,6 +18,7 @@ import difflib
 import logging
 import os
 import re
+import stat
 import tomllib
 import zoneinfo
 from collections.abc import Mapping, Sequence
@@ -37,7 +38,7 @@ from pydantic import (
 )
 
 from drivers.registry import BUILTIN, DeviceUrlError, parse_url, schemes
-from kiosk.config.lines import KeyPath, find_line, key_lines
+from kiosk.config.lines import MAX_DEPTH, KeyPath, TooDeep, find_line, key_lines
 from kiosk.ils.url import IlsSettings, parse_ils_url
 from protocols.tags.security import PRESETS, SecurityPolicy
 
@@ -65,6 +66,9 @@ DEVICE_KINDS: dict[str, frozenset[str]] = {
     "outputs": frozenset({"gpio"}),
     "inputs": frozenset({"gpio+in"}),
 }
+
+# sun_path of a Unix socket address is 108 bytes on Linux, one of them the final NUL.
+SOCKET_PATH_MAX = 107
 
 # gpio:// parameters that are settings, not names of lines.
 _GPIO_SETTINGS = frozenset({"active_low", "mock", "pull_up", "bounce", "invert"})
@@ -191,6 +195,37 @@ def check_device_url(url: str, kind: str) -> str:
     return url
 
 
+# A configuration file is a few kilobytes, a secret a line: anything much larger is
+# the wrong file (a log, a disk image, /dev/zero) and is refused before it is read.
+MAX_CONFIG_BYTES = 1024 * 1024
+MAX_SECRET_BYTES = 64 * 1024
+
+_FILE_KINDS = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a pipe",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def read_regular_file(path: Path, limit: int) -> bytes:
+    """The bytes of ``path``: OSError when it cannot be opened, ValueError when it is
+    not a regular file (a device or pipe reads without end, or blocks) or is larger
+    than ``limit`` bytes. At most ``limit + 1`` bytes are read, whatever it is."""
+    # O_NONBLOCK: opening a pipe must not wait for a writer; files ignore it.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as file:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = _FILE_KINDS.get(stat.S_IFMT(mode), "not a regular file")
+            raise ValueError(f"is {kind}, not a file")
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"is larger than {limit // 1024} KiB: not the right file?")
+    return data
+
+
 def _read_secret(env: str | None, file: Path | None) -> str | None:
     """The secret from the environment variable or the file, without its final newline.
 
@@ -210,9 +245,13 @@ def _read_secret(env: str | None, file: Path | None) -> str | None:
         if not file.is_absolute() and credentials:
             file = Path(credentials) / file
         try:
-            value = file.read_text(encoding="utf-8").rstrip("\r\n")
+            value = read_regular_file(file, MAX_SECRET_BYTES).decode("utf-8").rstrip("\r\n")
         except OSError as exc:
             raise SecretError(f"cannot read {file}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise SecretError(f"{file} is not UTF-8 text") from None
+        except ValueError as exc:
+            raise SecretError(f"cannot read {file}: {exc}") from None
         if not value:
             raise SecretError(f"{file} is empty")
         return value
@@ -295,6 +334,19 @@ class DeviceSection(_Section):
     )
 
     _languages_unique = field_validator("languages")(_unique)
+
+    @field_validator("api_socket")
+    @classmethod
+    def _fits_a_socket_address(cls, value: Path) -> Path:
+        # bind() refuses a longer path, and that would stop the daemon at start.
+        size = len(os.fsencode(value))
+        if size > SOCKET_PATH_MAX:
+            raise ValueError(
+                f"a Unix socket path holds at most {SOCKET_PATH_MAX} bytes (sun_path is 108 "
+                f"with its final NUL), this one has {size}; "
+                "use a shorter one such as /run/muontra/kiosk.sock"
+            )
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -903,39 +955,106 @@ def secret_problems(
     return found
 
 
-def parse_config(text: str, *, secrets: bool = False) -> DeviceConfig:
+# Schemes whose target is a device node of this machine, and the access the daemon needs.
+_DEVICE_NODES = {
+    "feig+serial": os.R_OK | os.W_OK,
+    "3m+serial": os.R_OK | os.W_OK,
+    "barcode+serial": os.R_OK,
+    "barcode+evdev": os.R_OK,
+    "escpos+serial": os.W_OK,
+}
+
+
+def _urls(value: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], str]]:
+    if isinstance(value, dict):
+        return [found for key, item in value.items() for found in _urls(item, (*path, key))]
+    if isinstance(value, list):
+        return [found for i, item in enumerate(value) for found in _urls(item, (*path, str(i)))]
+    return [(path, value)] if isinstance(value, str) and "://" in value else []
+
+
+def device_problems(
+    config: DeviceConfig, lines: Mapping[KeyPath, int] | None = None
+) -> list[ConfigProblem]:
+    """Device nodes the configuration names that this machine lacks or this user cannot open.
+
+    Run on the device as the daemon's user (``config check --secrets``), like the
+    secrets: a reader on /dev/ttyUSB1 that is plugged in as /dev/ttyUSB0 is found
+    here, not by a kiosk that does not start.
+    """
+    lines = lines or {}
+    found: list[ConfigProblem] = []
+    for path, url in _urls(config.model_dump(mode="json")):
+        try:
+            parsed = parse_url(url)
+        except DeviceUrlError:
+            continue
+        access = _DEVICE_NODES.get(parsed.scheme)
+        node = parsed.target
+        if access is None or not node.startswith("/"):
+            continue
+        try:
+            mode = os.stat(node).st_mode
+        except OSError as exc:
+            problem: str | None = f"{node}: {exc.strerror} (is the device plugged in?)"
+        else:
+            if not stat.S_ISCHR(mode):
+                kind = _FILE_KINDS.get(stat.S_IFMT(mode), "a regular file")
+                problem = f"{node} is {kind}, not a device"
+            elif not os.access(node, access):
+                problem = f"{node}: permission denied for this user (add it to the device's group)"
+            else:
+                problem = None
+        if problem is not None:
+            found.append(ConfigProblem(_dotted(path), find_line(lines, path), problem))
+    return found
+
+
+def parse_config(text: str, *, secrets: bool = False, devices: bool | None = None) -> DeviceConfig:
     """The configuration in TOML ``text``; ConfigError lists every problem with its line.
 
     ``secrets`` also reads every configured password, which only means something
     as the daemon's user and in its environment; by default they are read when used.
+    ``devices`` (by default as ``secrets``) also looks up the device nodes named.
     """
+    deep = f"nested more than {MAX_DEPTH} levels deep; a device configuration needs a few"
     try:
-        data = tomllib.loads(text)
+        data: dict[str, Any] | None = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([_syntax_problem(exc, text)]) from None
-    lines = key_lines(text)
+    except RecursionError:
+        data = None  # where: the scanner below finds it
+    try:
+        lines = key_lines(text)
+    except TooDeep as exc:
+        raise ConfigError([ConfigProblem(_dotted(exc.key), exc.line, deep)]) from None
+    if data is None:
+        raise ConfigError([ConfigProblem("", None, f"a value is {deep}")])
     try:
         config = DeviceConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(problems_from_validation(exc, lines)) from None
-    if secrets:
-        problems = secret_problems(config, lines)
-        if problems:
-            raise ConfigError(problems)
+    problems = secret_problems(config, lines) if secrets else []
+    if secrets if devices is None else devices:
+        problems += device_problems(config, lines)
+    if problems:
+        raise ConfigError(problems)
     return config
 
 
-def load_config(path: Path, *, secrets: bool = False) -> DeviceConfig:
+def load_config(path: Path, *, secrets: bool = False, devices: bool | None = None) -> DeviceConfig:
     """Read and validate a device configuration file; ConfigError names key and line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular_file(path, MAX_CONFIG_BYTES).decode("utf-8")
     except OSError as exc:
         raise ConfigError([ConfigProblem("", None, f"cannot read: {exc.strerror}")], path) from None
     except UnicodeDecodeError as exc:
         line = exc.object[: exc.start].count(b"\n") + 1
         raise ConfigError([ConfigProblem("", line, "not UTF-8 text")], path) from None
+    except ValueError as exc:
+        raise ConfigError([ConfigProblem("", None, str(exc))], path) from None
     try:
-        config = parse_config(text, secrets=secrets)
+        config = parse_config(text, secrets=secrets, devices=devices)
     except ConfigError as exc:
         raise ConfigError(exc.problems, path) from None
     log.debug("configuration %s: role %s, device %s", path, config.device.role, config.device.id)
