@@ -65,6 +65,9 @@ class Broker:
     tls: TlsFiles
     port: int = field(default_factory=_free_port)
     process: subprocess.Popen[bytes] | None = None
+    acl: Path | None = None
+    """A mosquitto acl_file (docs/mqtt.md); None: every login may do anything."""
+    users: dict[str, str] = field(default_factory=lambda: dict(USERS))
 
     @property
     def conf(self) -> Path:
@@ -91,7 +94,7 @@ class Broker:
 
     def start(self) -> None:
         if not self.passwords.exists():
-            self.set_users(USERS)
+            self.set_users(self.users)
         user = f"user {os.environ.get('USER') or 'root'}\n" if os.geteuid() == 0 else ""
         self.conf.write_text(
             f"{user}"
@@ -101,7 +104,8 @@ class Broker:
             "per_listener_settings false\n"
             "allow_anonymous false\n"
             f"password_file {self.passwords}\n"
-            f"listener {self.port} 127.0.0.1\n"
+            + (f"acl_file {self.acl}\n" if self.acl is not None else "")
+            + f"listener {self.port} 127.0.0.1\n"
             f"certfile {self.tls.cert}\n"
             f"keyfile {self.tls.key}\n"
         )
