@@ -33,7 +33,7 @@ from kiosk.ils.errors import IlsConnectionError, IlsError
 from kiosk.ils.sim.server import SimServerThread
 from kiosk.journal.store import IN_WORK, Journal, PatronCache, PatronCacheEntry
 from kiosk.jsonlines import Refusal
-from kiosk.logsetup import patron_ref
+from kiosk.patron_ref import PatronRefs
 from protocols.sip2.codes import PatronStatusFlag
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,7 @@ class Engine:
         self.bus = EventBus()
         data_dir = config.device.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
+        self.patron_ref = PatronRefs.for_device(config)
         self.journal = Journal.open(data_dir / "journal.sqlite")
         self.cache = PatronCache(self.journal)
         settings = config.ils.settings()
@@ -228,7 +229,7 @@ class Engine:
                 raise CommandError("patron_unknown")
             if self.session is not None:
                 self.end_session("new_patron")
-            if self.cache.locked_until(patron_ref(patron_id)):
+            if self.cache.locked_until(self.patron_ref(patron_id)):
                 raise CommandError("pin_locked")
             self.session = PatronSession(
                 id=uuid.uuid4().hex,
@@ -236,6 +237,7 @@ class Engine:
                 language=self.language,
                 method=method,
                 started=datetime.now(),
+                refs=self.patron_ref,
                 card_uid=card_uid,
             )
             self.mode = "session"

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from kiosk.logsetup import patron_ref
+from kiosk.patron_ref import PatronRefs
 
 PBKDF2_ROUNDS = 120_000
 
@@ -52,6 +52,8 @@ class PatronSession:
     language: str
     method: str
     started: datetime
+    refs: PatronRefs = field(repr=False)
+    """The site's keyed reference maker (kiosk.patron_ref)."""
     pin: str | None = None
     verified: bool = False
     offline: bool = False
@@ -72,7 +74,7 @@ class PatronSession:
 
     @property
     def ref(self) -> str:
-        return patron_ref(self.patron_id)
+        return self.refs(self.patron_id)
 
     def public(self) -> dict[str, object]:
         """What the screen may show: no patron id, no PIN."""
