@@ -45,6 +45,7 @@ from kiosk.ils.errors import IlsConnectionError, IlsError
 from kiosk.ils.sim.server import SimServerThread
 from kiosk.journal.store import IN_WORK, Journal, PatronCache, PatronCacheEntry
 from kiosk.jsonlines import Refusal
+from kiosk.patron_ref import PatronRefs
 from protocols.sip2.codes import PatronStatusFlag
 from protocols.tags import isil_key, isil_keys
 
@@ -98,6 +99,7 @@ class Engine:
         self.bus = EventBus()
         data_dir = config.device.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
+        self.patron_ref = PatronRefs.for_device(config)
         self.journal = Journal.open(data_dir / "journal.sqlite")
         self.cache = PatronCache(self.journal)
         self.identifiers = IdentifierRules.from_patterns(
@@ -270,7 +272,7 @@ class Engine:
                 raise CommandError("patron_id_invalid") from None
             if self.session is not None:
                 self.end_session("new_patron")
-            if self.pin_lockout.locked(pin_lock_refs(patron_id)):
+            if self.pin_lockout.locked(pin_lock_refs(self.patron_ref, patron_id)):
                 raise CommandError("pin_locked")
             self.session = PatronSession(
                 id=uuid.uuid4().hex,
@@ -278,6 +280,7 @@ class Engine:
                 language=self.language,
                 method=method,
                 started=self.clock.local(),
+                refs=self.patron_ref,
                 card_uid=card_uid,
             )
             self.mode = "session"

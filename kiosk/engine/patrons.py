@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from kiosk.engine.identifiers import lock_key
-from kiosk.logsetup import patron_ref
+from kiosk.patron_ref import PatronRefs
 
 PBKDF2_ROUNDS = 120_000
 
@@ -54,6 +54,8 @@ class PatronSession:
     language: str
     method: str
     started: datetime
+    refs: PatronRefs = field(repr=False)
+    """The site's keyed reference maker (kiosk.patron_ref)."""
     pin: str | None = None
     verified: bool = False
     offline: bool = False
@@ -75,13 +77,13 @@ class PatronSession:
 
     @property
     def ref(self) -> str:
-        return patron_ref(self.patron_id)
+        return self.refs(self.patron_id)
 
     @property
     def lock_refs(self) -> tuple[str, ...]:
         """What wrong PINs are counted under: the id as read and as the ILS knows it."""
         ids = (self.patron_id, self.ils_patron_id or self.patron_id)
-        return pin_lock_refs(*ids)
+        return pin_lock_refs(self.refs, *ids)
 
     def public(self) -> dict[str, object]:
         """What the screen may show: no patron id, no PIN."""
@@ -101,9 +103,10 @@ class PatronSession:
         }
 
 
-def pin_lock_refs(*patron_ids: str) -> tuple[str, ...]:
-    """The PIN-lock references of ``patron_ids``, one per patron however it was spelt."""
-    return tuple(dict.fromkeys(patron_ref("pin:" + lock_key(pid)) for pid in patron_ids))
+def pin_lock_refs(refs: PatronRefs, *patron_ids: str) -> tuple[str, ...]:
+    """The PIN-lock references of ``patron_ids``, one per patron however it was spelt
+    (keyed with the site's key, like every other reference)."""
+    return tuple(dict.fromkeys(refs("pin:" + lock_key(pid)) for pid in patron_ids))
 
 
 class PinLocks(Protocol):

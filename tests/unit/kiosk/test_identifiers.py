@@ -19,6 +19,7 @@ from kiosk.engine.identifiers import (
     lock_key,
 )
 from kiosk.engine.patrons import PatronSession, PinLockout, pin_lock_refs
+from kiosk.patron_ref import PatronRefs
 
 FORBIDDEN = [chr(c) for c in range(0x20)] + ["\x7f"] + [chr(c) for c in range(0x80, 0xA0)] + ["|"]
 DEFAULT = IdentifierRules.from_patterns()
@@ -83,12 +84,16 @@ def test_a_pin_goes_into_sip2_too() -> None:
             check_pin(pin)
 
 
+REFS = PatronRefs(b"k" * 32)
+"""A site key as a test gives it (the refs are keyed like every other reference)."""
+
+
 def test_the_lockout_key_folds_spellings_of_one_patron() -> None:
     assert lock_key("P0001") == lock_key("p0001") == lock_key(" Ｐ０００１ ")
     assert lock_key("P0001") != lock_key("P0002")
-    assert pin_lock_refs("P0001", "p0001") == pin_lock_refs("P0001")
-    assert len(pin_lock_refs("P0001", "CARD0001")) == 2
-    assert all("0001" not in ref for ref in pin_lock_refs("P0001", "CARD0001"))
+    assert pin_lock_refs(REFS, "P0001", "p0001") == pin_lock_refs(REFS, "P0001")
+    assert len(pin_lock_refs(REFS, "P0001", "CARD0001")) == 2
+    assert all("0001" not in ref for ref in pin_lock_refs(REFS, "P0001", "CARD0001"))
 
 
 class FakeLocks:
@@ -113,18 +118,20 @@ class FakeLocks:
 
 
 def session(patron_id: str, answered: str | None = None) -> PatronSession:
-    return PatronSession("s", patron_id, "vi", "nfc", datetime(2026, 1, 1), ils_patron_id=answered)
+    return PatronSession(
+        "s", patron_id, "vi", "nfc", datetime(2026, 1, 1), REFS, ils_patron_id=answered
+    )
 
 
 def test_wrong_pins_under_two_identifiers_of_one_patron_add_up() -> None:
     lockout = PinLockout(FakeLocks(), 3, timedelta(minutes=15))
     assert lockout.failed(session("P0001", "P0001").lock_refs) == 2
     assert lockout.failed(session("CARD0001", "P0001").lock_refs) == 1
-    assert not lockout.locked(pin_lock_refs("P0001"))
+    assert not lockout.locked(pin_lock_refs(REFS, "P0001"))
     assert lockout.failed(session("p0001").lock_refs) == 0
-    assert lockout.locked(pin_lock_refs("P0001"))
+    assert lockout.locked(pin_lock_refs(REFS, "P0001"))
     assert lockout.locked(session("CARD0001", "P0001").lock_refs)
-    assert not lockout.locked(pin_lock_refs("P0002"))
+    assert not lockout.locked(pin_lock_refs(REFS, "P0002"))
 
 
 def test_config_keys_default_and_refuse_a_broken_pattern() -> None:
