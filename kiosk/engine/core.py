@@ -24,13 +24,14 @@ from kiosk.engine.circulation import Borrower, Circulation, Item
 from kiosk.engine.embedded_ils import EmbeddedIls
 from kiosk.engine.events import EventBus
 from kiosk.engine.pad import PadTag, PadWatcher
-from kiosk.engine.patrons import PatronSession, hash_pin, mask_name, pin_matches
+from kiosk.engine.patrons import PatronSession, mask_name
 from kiosk.engine.reconcile import reconcile
 from kiosk.engine.replay import replay_offline
 from kiosk.engine.texts import both
 from kiosk.ils.client import IlsClient
 from kiosk.ils.errors import IlsConnectionError, IlsError
 from kiosk.ils.sim.server import SimServerThread
+from kiosk.journal.pin_verifier import PinVerifier, load_key
 from kiosk.journal.store import IN_WORK, Journal, PatronCache, PatronCacheEntry
 from kiosk.jsonlines import Refusal
 from kiosk.logsetup import patron_ref
@@ -42,6 +43,11 @@ PIN_LOCK = timedelta(minutes=15)
 BLOCKING_FLAGS = {
     PatronStatusFlag.CHARGE_PRIVILEGES_DENIED,
 }
+
+
+def pin_verifier(config: DeviceConfig) -> PinVerifier:
+    """The offline cache's PIN verifier, keyed as configured (see docs/privacy.md)."""
+    return PinVerifier(load_key(config.journal.pin_key_file, config.device.data_dir))
 
 
 class CommandError(Refusal):
@@ -69,7 +75,7 @@ class Engine:
         data_dir = config.device.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         self.journal = Journal.open(data_dir / "journal.sqlite")
-        self.cache = PatronCache(self.journal)
+        self.cache = PatronCache(self.journal, pin_verifier(config))
         settings = config.ils.settings()
         self.embedded: EmbeddedIls | None = None
         self.ils_simulator: SimServerThread | None = None
@@ -312,7 +318,7 @@ class Engine:
                 True,
                 blocked,
                 session.patron_type,
-                hash_pin(pin) if pin else None,
+                self.cache.verifier_for(pin),
                 session.display_name,
                 datetime.now(),
             )
@@ -337,7 +343,11 @@ class Engine:
             allowed = allowed and age <= timedelta(hours=offline.cache_max_age_hours)
             if offline.patron_types and entry.patron_type not in offline.patron_types:
                 allowed = False
-            if pin is not None and entry.pin_hash and not pin_matches(pin, entry.pin_hash):
+            if (
+                pin is not None
+                and entry.pin_hash
+                and not self.cache.pin_matches(pin, entry.pin_hash)
+            ):
                 return self._wrong_pin(session.ref)
         if not allowed:
             self._end_quietly()
