@@ -354,13 +354,13 @@ class PatronCache:
             row = session.get(CachedPatron, patron_ref)
             if row is None:
                 return None
-            valid = row.valid and (row.pin_hash is None or self.verifier.usable(row.pin_hash))
+            checkable = row.pin_hash is None or self.verifier.usable(row.pin_hash)
             return PatronCacheEntry(
                 row.patron_ref,
-                valid,
+                row.valid and checkable,
                 row.blocked,
                 row.patron_type,
-                row.pin_hash,
+                row.pin_hash if checkable else None,
                 row.display_name,
                 row.updated_at,
             )
