@@ -161,7 +161,7 @@ class Journal(db.SqliteStore):
             patrons = _deleted(
                 session.execute(delete(CachedPatron).where(CachedPatron.updated_at < cutoff))
             )
-        if self.path is not None:
+        if self.path is not None and (transactions or patrons):
             with self.engine.connect() as connection:
                 connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         return Pruned(transactions, steps, patrons)

@@ -153,3 +153,28 @@ def test_journal_cli_refuses_without_damage_and_accept_new_needs_yes(tmp_path: P
     assert fresh.all() == []
     fresh.close()
     assert any(name.startswith("journal.sqlite.damaged-") for name in os.listdir(journal.parent))
+
+
+def test_the_fleet_hears_of_a_damaged_journal(tmp_path: Path) -> None:
+    """What the MQTT bridge sends for the out-of-service announcement (allow-listed fields)."""
+    from kiosk.config import load_config
+    from kiosk.engine.damaged_journal import DamagedKiosk
+    from kiosk.journal.integrity import Health, JournalDamaged, JournalState
+    from protocols.mqtt.payloads import event_from_engine
+
+    config = load_config(write_config(tmp_path, 1))
+    state = JournalState(Health.DAMAGED, "20260304T050607Z", "the journal file is empty", ())
+    kiosk = DamagedKiosk(config, JournalDamaged(tmp_path / "journal.sqlite", state))
+    kiosk.announce()
+    [announced] = kiosk.bus.history()
+    converted = event_from_engine(announced, "kiosk-test", "MUONTRA")
+    assert converted is not None
+    topic, fleet_event = converted
+    assert topic == "events/device"
+    assert dict(fleet_event.data) == {
+        "part": "journal",
+        "state": "damaged",
+        "detail": "the journal file is empty",
+    }
+    assert kiosk.status()["out_of_service"] is True
+    assert kiosk.decided() is False
