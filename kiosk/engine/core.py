@@ -144,6 +144,8 @@ class Engine:
         self._settling = threading.Lock()
         """One reconcile at a time (the maintenance loop, and ``done`` for a late item)."""
         self._pruned_at: datetime | None = None
+        self.retention_clock = self.journal.now
+        """The clock retention counts days on (UTC, as the journal's); tests inject one."""
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -809,9 +811,9 @@ class Engine:
             "title": result["title"] or info.title or None,
         }
 
-    def _prune_journal(self, now: datetime | None = None) -> None:
+    def _prune_journal(self) -> None:
         """Forget who borrowed what after the retention period (at most once an hour)."""
-        now = now or self.journal.now()
+        now = self.retention_clock()
         if self._pruned_at is not None and now - self._pruned_at < timedelta(hours=1):
             return
         try:

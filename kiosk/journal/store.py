@@ -122,15 +122,22 @@ class Journal(db.SqliteStore):
         if path is None or str(path) == ":memory:":
             return super().open(path, migrate=migrate)
         file = Path(path)
-        file.parent.mkdir(parents=True, exist_ok=True)
-        integrity.guard(file)
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            integrity.guard(file)
+        except OSError as error:  # not damage: a permission, a read-only or absent disk
+            raise JournalUnavailable(f"journal {file} cannot be checked: {error}") from None
         try:
             store = super().open(file, migrate=migrate)
         except DBAPIError as error:
             raise JournalUnavailable(f"journal {file} cannot be opened: {error.orig}") from None
-        # Before any patron data is written: the file SQLite just made follows the umask.
-        integrity.restrict(file)
-        integrity.mark_sound(file)
+        try:
+            # Before any patron data is written: the file SQLite just made follows the umask.
+            integrity.restrict(file)
+            integrity.mark_sound(file)
+        except OSError as error:
+            store.close()
+            raise JournalUnavailable(f"journal {file} cannot be secured: {error}") from None
         return store
 
     def prune(self, now: datetime, keep: timedelta) -> Pruned:

@@ -178,3 +178,19 @@ def test_the_fleet_hears_of_a_damaged_journal(tmp_path: Path) -> None:
     }
     assert kiosk.status()["out_of_service"] is True
     assert kiosk.decided() is False
+
+
+def test_the_kiosk_says_why_it_cannot_open_its_journal_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    config = write_config(tmp_path, 1)
+    (tmp_path / "data" / "journal.sqlite").mkdir(parents=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "muontra", "kiosk", "--config", str(config)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 3
+    assert "cannot be checked" in run.stderr and "Traceback" not in run.stderr

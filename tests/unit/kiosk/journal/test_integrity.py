@@ -5,16 +5,14 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from kiosk.journal.integrity import Health, JournalDamaged, read_state
 from kiosk.journal.recovery import recover_into
-from kiosk.journal.store import Journal
-
-WHEN = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+from kiosk.journal.store import Journal, JournalUnavailable
 
 
 def _offline_loan(journal: Journal, item: str = "B0001") -> str:
@@ -162,3 +160,13 @@ def test_recovery_copies_every_readable_row_and_keeps_offline_loans(tmp_path: Pa
     assert found <= set(ids)
     assert len(found) >= 250, f"only {len(found)} of 300 offline loans recovered"
     assert result.states["offline_done"] == len(found)
+
+
+def test_a_journal_that_cannot_be_read_is_not_called_damaged_nor_moved(tmp_path: Path) -> None:
+    """A permission or a disk problem is not damage: nothing is set aside, and the error
+    says what it is (the kiosk prints it and exits 3, without a traceback)."""
+    path = tmp_path / "journal.sqlite"
+    path.mkdir()  # what a bad bind mount leaves behind
+    with pytest.raises(JournalUnavailable, match="cannot be checked"):
+        Journal.open(path)
+    assert path.is_dir() and os.listdir(tmp_path) == ["journal.sqlite"]

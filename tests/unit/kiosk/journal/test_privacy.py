@@ -81,7 +81,7 @@ def test_retention_forgets_finished_loans_and_keeps_what_is_unsettled(tmp_path: 
 def test_retention_is_idempotent_and_leaves_a_young_journal_alone(tmp_path: Path) -> None:
     journal = Journal.open(tmp_path / "journal.sqlite")
     _loan(journal, "P0001", "B0001", "done")
-    assert journal.prune(NOW - timedelta(days=1), timedelta(days=30)).transactions == 0
+    assert journal.prune(journal.now(), timedelta(days=30)).transactions == 0
     assert len(journal.all()) == 1
     journal.close()
 
