@@ -667,6 +667,31 @@ class OfflineSection(_Section):
         return self
 
 
+class JournalSection(_Section):
+    """The device's journal of loans and returns, and what it keeps about patrons."""
+
+    retention_days: int = Field(
+        30,
+        ge=1,
+        le=3650,
+        description=(
+            "Days a finished transaction (who borrowed what) and a cached patron are kept; "
+            "then only the anonymous hourly statistics remain. Open, offline (not yet sent) "
+            "and conflicting transactions are kept until they are settled."
+        ),
+    )
+    pin_key_file: Path | None = Field(
+        None,
+        description=(
+            "File holding the key of the offline cache's PIN verifiers (at least 16 bytes, "
+            "readable only by the engine's user). A relative path is looked up in "
+            "$CREDENTIALS_DIRECTORY under systemd's LoadCredential=. Unset: the credential "
+            "'pin-key' if the unit loads one, else a key generated into data_dir/pin.key "
+            "(which a copy of the SD card also holds: see docs/privacy.md)."
+        ),
+    )
+
+
 class TagsSection(_Section):
     """Which RFID tags this device accepts as the library's items."""
 
@@ -867,6 +892,9 @@ class DeviceConfig(_Section):
         default_factory=OfflineSection, description="Lending while the ILS is down."
     )
     tags: TagsSection = Field(default_factory=TagsSection, description="Accepted tags.")
+    journal: JournalSection = Field(
+        default_factory=JournalSection, description="The journal: retention, the PIN key."
+    )
     receipts: ReceiptsSection = Field(default_factory=ReceiptsSection, description="Receipts.")
     mqtt: MqttSection | None = Field(None, description="Fleet monitoring over MQTT.")
     gate: GateSection | None = Field(None, description="The gate role.")

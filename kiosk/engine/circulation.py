@@ -492,7 +492,9 @@ class Circulation:
             with self._pending_lock:
                 self._abandoned.add(txn.id)
         try:
-            self._result(kind, item, txn, "internal_error")
+            # Journaled: the ILS may have acted, so neither "lent" nor "not lent" is known
+            # until the maintenance loop has asked it (see Engine._settle_abandoned).
+            self._result(kind, item, txn, "being_checked" if txn else "internal_error")
         finally:
             self._busy(-1)
 

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from drivers.interfaces import BarcodeScanner, DeviceError, DeviceState, PatronCardReader, TagReader
 from drivers.registry import open_device
 from kiosk.config.model import DeviceConfig
@@ -27,22 +29,17 @@ from kiosk.engine.events import EventBus
 from kiosk.engine.identifiers import IdentifierRules, InvalidIdentifier, check_pin
 from kiosk.engine.offline_limits import OfflineLimits
 from kiosk.engine.pad import PadTag, PadWatcher
-from kiosk.engine.patrons import (
-    PatronSession,
-    PinLockout,
-    hash_pin,
-    mask_name,
-    pin_lock_refs,
-    pin_matches,
-)
+from kiosk.engine.patrons import PatronSession, PinLockout, mask_name, pin_lock_refs
 from kiosk.engine.reconcile import reconcile
 from kiosk.engine.repeats import already_lent, already_returned, earlier_result
 from kiosk.engine.replay import replay_offline
 from kiosk.engine.sets import set_parts
+from kiosk.engine.settled import settled_result
 from kiosk.engine.texts import both
 from kiosk.ils.client import IlsClient
 from kiosk.ils.errors import IlsConnectionError, IlsError
 from kiosk.ils.sim.server import SimServerThread
+from kiosk.journal.pin_verifier import PinVerifier, load_key
 from kiosk.journal.store import IN_WORK, Journal, PatronCache, PatronCacheEntry
 from kiosk.jsonlines import Refusal
 from kiosk.patron_ref import PatronRefs
@@ -55,6 +52,11 @@ PIN_LOCK = timedelta(minutes=15)
 BLOCKING_FLAGS = {
     PatronStatusFlag.CHARGE_PRIVILEGES_DENIED,
 }
+
+
+def pin_verifier(config: DeviceConfig) -> PinVerifier:
+    """The offline cache's PIN verifier, keyed as configured (see docs/privacy.md)."""
+    return PinVerifier(load_key(config.journal.pin_key_file, config.device.data_dir))
 
 
 class CommandError(Refusal):
@@ -70,6 +72,12 @@ class CommandError(Refusal):
 
 RETURN_REPEAT = 60.0
 """Seconds within which the same item laid again on a return station is the same return."""
+
+
+def _counts(items: list[dict[str, Any]]) -> dict[str, int]:
+    checking = sum(1 for i in items if i.get("outcome") == "being_checked")
+    done = sum(1 for i in items if i.get("success"))
+    return {"checked_out": done, "failed": len(items) - done - checking, "being_checked": checking}
 
 
 class Engine:
@@ -101,7 +109,7 @@ class Engine:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.patron_ref = PatronRefs.for_device(config)
         self.journal = Journal.open(data_dir / "journal.sqlite")
-        self.cache = PatronCache(self.journal)
+        self.cache = PatronCache(self.journal, pin_verifier(config))
         self.identifiers = IdentifierRules.from_patterns(
             config.patron.id_pattern, config.tags.item_id_pattern
         )
@@ -167,6 +175,11 @@ class Engine:
         self._threads: list[threading.Thread] = []
         self.started = time.time()
         self.run_began = self.journal.now()
+        self._settling = threading.Lock()
+        """One reconcile at a time (the maintenance loop, and ``done`` for a late item)."""
+        self._pruned_at: datetime | None = None
+        self.retention_clock = self.journal.now
+        """The clock retention counts days on (UTC, as the journal's); tests inject one."""
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -366,18 +379,21 @@ class Engine:
         # The hash is deliberately slow CPU work: let the stack on the pad go first.
         self.circulation.wait_idle(60)
         ref = session.ref
-        self.pin_lockout.succeeded(session.lock_refs)
-        self.cache.remember(
-            PatronCacheEntry(
-                ref,
-                True,
-                blocked,
-                session.patron_type,
-                hash_pin(pin) if pin else None,
-                session.display_name,
-                self.clock.local(),
+        try:
+            self.pin_lockout.succeeded(session.lock_refs)
+            self.cache.remember(
+                PatronCacheEntry(
+                    ref,
+                    True,
+                    blocked,
+                    session.patron_type,
+                    self.cache.verifier_for(pin),
+                    session.display_name,
+                    self.clock.local(),
+                )
             )
-        )
+        except SQLAlchemyError as error:  # a full or read-only disk: the session goes on
+            log.warning("offline cache not updated: %s", error.__class__.__name__)
 
     def _wrong_pin(self, session: PatronSession) -> dict[str, Any]:
         left = self.pin_lockout.failed(session.lock_refs)
@@ -398,7 +414,11 @@ class Engine:
             allowed = allowed and age <= timedelta(hours=offline.cache_max_age_hours)
             if offline.patron_types and entry.patron_type not in offline.patron_types:
                 allowed = False
-            if pin is not None and entry.pin_hash and not pin_matches(pin, entry.pin_hash):
+            if (
+                pin is not None
+                and entry.pin_hash
+                and not self.cache.pin_matches(pin, entry.pin_hash)
+            ):
                 return self._wrong_pin(session)
         if not allowed:
             self._end_quietly()
@@ -538,10 +558,13 @@ class Engine:
 
     def done(self) -> dict[str, Any]:
         """The patron is finished: wait for the items in flight, then offer a receipt."""
-        if self.session is None:
+        current = self.session
+        if current is None:
             raise CommandError("patron_unknown")
-        # Not under the lock: the workers take it to report the items being waited for.
+        # Not under the lock: the workers (and a settle's reconcile) take it to report
+        # the items being waited for.
         self.circulation.wait_idle(30)
+        self._settle_before_summary(current)
         with self.lock:
             session = self.session
             if session is None:
@@ -554,15 +577,27 @@ class Engine:
         return summary
 
     def _summary(self, session: PatronSession) -> dict[str, Any]:
+        items = list(session.items.values())
         return {
             "session": session.id,
             "name": session.display_name,
             "language": session.language,
-            "items": list(session.items.values()),
-            "checked_out": sum(1 for i in session.items.values() if i.get("success")),
-            "failed": sum(1 for i in session.items.values() if not i.get("success")),
+            "items": items,
+            **_counts(items),
             "email_available": session.email is not None,
         }
+
+    def _settle_before_summary(self, session: PatronSession) -> None:
+        """Items "being checked" get one more try before the patron reads the summary;
+        what still cannot be settled stays "being checked" there and on the receipt."""
+        if not any(i.get("outcome") == "being_checked" for i in session.items.values()):
+            return
+        try:
+            self._reconcile_now()
+        except IlsConnectionError:
+            self.circulation.ils_online = False
+        except Exception as error:  # the disk still full or read-only: say so, go on
+            log.warning("items still being checked: %s", error)
 
     def receipt(self, method: str) -> dict[str, Any]:
         from kiosk.engine.receipts import deliver
@@ -815,25 +850,7 @@ class Engine:
     def _maintenance_loop(self) -> None:
         while not self._stop.wait(self.maintenance_every):
             try:
-                # reconcile reads the journal once and leaves the reader alone when
-                # nothing is left to settle.
-                abandoned = self.circulation.abandoned_now()
-                report = reconcile(
-                    self.journal,
-                    self.ils,
-                    self.reader,
-                    self.reader_lock,
-                    self.circulation,
-                    only_ils=True,
-                    opened_before=self.run_began,
-                    abandoned=abandoned,
-                )
-                if abandoned:
-                    self.circulation.settled(
-                        {i for i in abandoned if self.journal.get(i).state not in IN_WORK}
-                    )
-                for line in report:
-                    self.bus.publish("reconciled", **line)
+                self._reconcile_now()
                 for line in replay_offline(self.journal, self.ils):
                     self.circulation.ils_online = True
                     self.bus.publish("replayed", **line)
@@ -841,6 +858,81 @@ class Engine:
                 self.circulation.ils_online = False
             except Exception:
                 log.exception("maintenance loop")
+            self._prune_journal()
+
+    def _reconcile_now(self) -> None:
+        """Settle what an earlier run left open and what this run's workers dropped (a
+        full or read-only disk); an item of this session settled here is told again."""
+        with self._settling:
+            # reconcile reads the journal once and leaves the reader alone when
+            # nothing is left to settle.
+            abandoned = self.circulation.abandoned_now()
+            report = reconcile(
+                self.journal,
+                self.ils,
+                self.reader,
+                self.reader_lock,
+                self.circulation,
+                only_ils=True,
+                opened_before=self.run_began,
+                abandoned=abandoned,
+            )
+            if abandoned:
+                self.circulation.settled(
+                    {i for i in abandoned if self.journal.get(i).state not in IN_WORK}
+                )
+            for line in report:
+                self.bus.publish("reconciled", **line)
+                self._item_settled(line["txn"])
+
+    def _item_settled(self, txn_id: str) -> None:
+        """A "being checked" item now at rest: the screen, the summary and the receipt
+        get the outcome the ILS and the tag agree on."""
+        result = settled_result(self.journal.get(txn_id))
+        if result is None:
+            return
+        if result["success"] and result["kind"] == "checkout" and not result["offline"]:
+            result = self._with_due_date(result)
+        summary = self.last_summary
+        if summary is not None and any(i.get("txn") == txn_id for i in summary["items"]):
+            items = [result if i.get("txn") == txn_id else i for i in summary["items"]]
+            self.last_summary = {**summary, **_counts(items), "items": items}
+        session = self.session
+        if session is not None and session.items.get(result["item_id"], {}).get("txn") == txn_id:
+            self._on_result(result)
+
+    def _with_due_date(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The due date and title the journal could not record, from the ILS itself."""
+        if result["due_date"] and result["title"]:
+            return result
+        try:
+            info = self.ils.item_information(result["item_id"])
+        except IlsError as error:
+            log.info("no due date for a settled loan: %s", error)
+            return result
+        return {
+            **result,
+            "due_date": result["due_date"] or (info.due_date or "").strip() or None,
+            "title": result["title"] or info.title or None,
+        }
+
+    def _prune_journal(self) -> None:
+        """Forget who borrowed what after the retention period (at most once an hour)."""
+        now = self.retention_clock()
+        if self._pruned_at is not None and now - self._pruned_at < timedelta(hours=1):
+            return
+        try:
+            pruned = self.journal.prune(now, timedelta(days=self.config.journal.retention_days))
+        except Exception:
+            log.exception("journal retention")
+            return
+        self._pruned_at = now
+        if pruned.transactions or pruned.patrons:
+            log.info(
+                "retention: forgot %d transactions and %d cached patrons",
+                pruned.transactions,
+                pruned.patrons,
+            )
 
     def _card_loop(self) -> None:
         assert self.card is not None

@@ -51,6 +51,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Máy gặp sự cố với tài liệu này — hãy hỏi thủ thư",
         "Something went wrong with this item — please ask staff",
     ),
+    "being_checked": (
+        "Đang kiểm tra tài liệu này với hệ thống thư viện — xin chờ hoặc hỏi thủ thư",
+        "This item is being checked with the library system — please wait or ask staff",
+    ),
     "ils_unavailable": (
         "Hệ thống thư viện không trả lời — hãy hỏi thủ thư",
         "The library system does not answer — please ask staff",
