@@ -45,6 +45,8 @@ StepKind = Literal[
     "ils_up",
     "ils_latency",
     "ils_fault",
+    "ils_checkout",
+    "ils_checkin",
     "kill",
     "restart",
     "wait",
@@ -64,7 +66,11 @@ class Step(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     do: StepKind = Field(description="What happens at this step.")
-    value: str | None = Field(None, description="identify: the patron id typed or scanned.")
+    value: str | None = Field(
+        None,
+        description="identify: the patron id typed or scanned; ils_checkout: the patron the "
+        "library's desk lends the item to.",
+    )
     method: str = Field("typed", description="identify: barcode, nfc, qr or typed.")
     pin: str | None = Field(None, description="pin: the PIN entered.")
     cmd: str | None = Field(None, description="command: an API command (done, renew, …).")
@@ -74,7 +80,12 @@ class Step(BaseModel):
         description="any step: the error code it must fail with (see StepError); "
         "a step that succeeds instead fails the scenario.",
     )
-    item: str | None = Field(None, description="place/remove/fault: the item id on the tag.")
+    item: str | None = Field(
+        None,
+        description="place/remove/fault: the item id on the tag; ils_checkout/ils_checkin: "
+        "the item the library's desk lends or takes back (straight in the ILS, not through "
+        "the kiosk).",
+    )
     set_size: int = Field(1, description="place/remove: parts in the item's set.")
     set_index: int = Field(1, description="place/remove: which part.")
     model: str = Field("iso28560-3", description="place: the tag data model.")
@@ -116,7 +127,9 @@ class Step(BaseModel):
     )
     contains: dict[str, str] = Field(
         default_factory=dict,
-        description="wait: fields whose text must contain this (e.g. a message in any wording).",
+        description="wait: fields whose text must contain this (a message in either language; "
+        "'' only asks that the field is there); a step with expect_error: the error's fields "
+        "(en, vi) must contain this.",
     )
     timeout: float = Field(15.0, description="wait / wait_idle: seconds before failing.")
 
@@ -131,6 +144,8 @@ class Step(BaseModel):
             "scan": ["code"],
             "wait": ["event"],
             "ils_fault": ["name", "setting"],
+            "ils_checkout": ["item", "value"],
+            "ils_checkin": ["item"],
         }.get(self.do, [])
         missing = [name for name in needed if getattr(self, name) in (None, "")]
         if missing:
@@ -145,9 +160,10 @@ class Expectation(BaseModel):
 
     loan: dict[str, Any] | None = Field(
         None,
-        description="{item, patron[, due_in_days, renewals]}: the ILS has this loan open; "
-        "due the given number of days after the scenario's day (in the ILS's time zone), "
-        "renewed that many times.",
+        description="{item, patron[, due_in_days, renewals, out_within_minutes]}: the ILS has "
+        "this loan open; due the given number of days after the scenario's day (in the ILS's "
+        "time zone), renewed that many times, lent (by its own record) within that many "
+        "minutes of the scenario's start (an offline loan keeps its original time).",
     )
     no_loan: str | None = Field(None, description="item id: the ILS has no open loan for it.")
     loans_made: dict[str, Any] | None = Field(
@@ -185,8 +201,9 @@ class Expectation(BaseModel):
     )
     event: dict[str, Any] | None = Field(
         None,
-        description="{event, …fields[, contains = {field = text}, count = N]}: seen at least "
-        "once (exactly N times with count); contains matches by substring.",
+        description="{event, …fields[, contains = {field = text}, count = N, at_most = N]}: "
+        "seen at least once (exactly N times with count, at most N times with at_most); "
+        "contains matches by substring.",
     )
     no_event: dict[str, Any] | None = Field(
         None, description="{event, …fields[, contains]}: never seen."
