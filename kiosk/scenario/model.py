@@ -129,7 +129,7 @@ class Step(BaseModel):
         default_factory=dict,
         description="wait: fields whose text must contain this (a message in either language; "
         "'' only asks that the field is there); a step with expect_error: the error's fields "
-        "(en, vi) must contain this.",
+        "(en, vi; error: anywhere in the error answer) must contain this.",
     )
     timeout: float = Field(15.0, description="wait / wait_idle: seconds before failing.")
 

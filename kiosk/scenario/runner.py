@@ -371,7 +371,9 @@ class ScenarioRun:
                     failure.code,
                 ) from None
             wrong = {
-                k: t for k, t in step.contains.items() if _nfc(t) not in _text(failure.error.get(k))
+                k: t
+                for k, t in step.contains.items()
+                if _nfc(t) not in _text(failure.error if k == "error" else failure.error.get(k))
             }
             if wrong:
                 raise StepFailed(
