@@ -34,6 +34,7 @@ from kiosk.ils.sim.models import Item as IlsItem
 from kiosk.ils.sim.running import running_simulator
 from kiosk.journal.store import Journal
 from kiosk.receipts.qr import parse_qr_payload
+from kiosk.scenario.mailbox import Mailbox
 from kiosk.scenario.model import Expectation, Scenario, Step
 from kiosk.scenario.toml_text import toml_document
 from protocols.tags.security import PRESETS, SecurityPolicy
@@ -57,7 +58,9 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def device_config(directory: Path, ils_port: int, overrides: dict[str, Any]) -> tuple[Path, Path]:
+def device_config(
+    directory: Path, ils_port: int, overrides: dict[str, Any], smtp_port: int | None = None
+) -> tuple[Path, Path]:
     """Write the engine's TOML config for a scenario; returns (config path, socket path).
 
     Every value is written as a TOML value (strings quoted and escaped), never pasted
@@ -108,6 +111,19 @@ def device_config(directory: Path, ils_port: int, overrides: dict[str, Any]) -> 
                 "max_items_per_patron": values["offline_max"],
             },
             "tags": {"owner_libraries": values["owners"]},
+            **(
+                {
+                    "receipts": {"email": True},
+                    "receipts.smtp": {
+                        "host": "127.0.0.1",
+                        "port": smtp_port,
+                        "starttls": False,
+                        "sender": "kiosk@example.org",
+                    },
+                }
+                if smtp_port
+                else {}
+            ),
         }
     )
     path = directory / "kiosk.toml"
@@ -308,41 +324,47 @@ class ScenarioRun:
 
     def run(self) -> Report:
         report = Report(self.scenario.name)
-        with running_simulator(self.directory / "ils.sqlite", 20, 7) as (self.sim, self.store):
-            self.baseline = self._loans_by_item()
-            self.started_at = self._ils_now()
-            try:
-                overrides = {k: v for k, v in self.scenario.kiosk.items() if k != "crash_at"}
-                try:
-                    self.config, self.socket = device_config(
-                        self.directory, self.sim.port, overrides
-                    )
-                except ValueError as error:
-                    raise StepFailed(f"[kiosk]: {error}") from None
-                self._start_engine(self.crash_at)
-                for number, step in enumerate(self.scenario.steps, 1):
-                    try:
-                        detail = self._play(step)
-                        report.steps.append(
-                            Outcome(True, f"{number:2}. {step.do} {detail}".rstrip())
-                        )
-                    except StepFailed as failure:
-                        report.steps.append(Outcome(False, f"{number:2}. {step.do}: {failure}"))
-                        break
-                if self.client is not None:
-                    try:
-                        self._settle(self.scenario.settle_timeout)
-                        self._catch_up()
-                    except StepFailed as failure:
-                        report.steps.append(Outcome(False, f"before the checks: {failure}"))
-                self.stop_engine()
-                for expectation in self.scenario.expect:
-                    report.checks.append(self._check(expectation))
-            except StepFailed as failure:
-                report.error = str(failure)
-            finally:
-                self.stop_engine()
+        self.mailbox = Mailbox()
+        try:
+            with running_simulator(self.directory / "ils.sqlite", 20, 7) as sim_and_store:
+                self.sim, self.store = sim_and_store
+                self._run(report)
+        finally:
+            self.mailbox.close()
         return report
+
+    def _run(self, report: Report) -> None:
+        self.baseline = self._loans_by_item()
+        self.started_at = self._ils_now()
+        try:
+            overrides = {k: v for k, v in self.scenario.kiosk.items() if k != "crash_at"}
+            try:
+                self.config, self.socket = device_config(
+                    self.directory, self.sim.port, overrides, self.mailbox.port
+                )
+            except ValueError as error:
+                raise StepFailed(f"[kiosk]: {error}") from None
+            self._start_engine(self.crash_at)
+            for number, step in enumerate(self.scenario.steps, 1):
+                try:
+                    detail = self._play(step)
+                    report.steps.append(Outcome(True, f"{number:2}. {step.do} {detail}".rstrip()))
+                except StepFailed as failure:
+                    report.steps.append(Outcome(False, f"{number:2}. {step.do}: {failure}"))
+                    break
+            if self.client is not None:
+                try:
+                    self._settle(self.scenario.settle_timeout)
+                    self._catch_up()
+                except StepFailed as failure:
+                    report.steps.append(Outcome(False, f"before the checks: {failure}"))
+            self.stop_engine()
+            for expectation in self.scenario.expect:
+                report.checks.append(self._check(expectation))
+        except StepFailed as failure:
+            report.error = str(failure)
+        finally:
+            self.stop_engine()
 
     def _settle(self, timeout: float) -> None:
         """Until nothing is in flight; still busy after ``timeout`` s: StepFailed (never "ok")."""
@@ -633,9 +655,13 @@ class ScenarioRun:
         if e.tag is not None:
             return self._check_tag(label, e.tag)
         if e.receipt is not None:
+            # E-mailed receipts carry their lines as text; a printed one only in text mode.
+            mails = self.mailbox.texts()
             printed = (self.directory / RECEIPT_FILE).read_bytes()
-            ok = any(needle in printed for needle in _encodings(e.receipt))
-            return Outcome(bool(printed) and ok, f"{label}: {len(printed)} bytes printed")
+            ok = any(_nfc(e.receipt) in _nfc(text) for text in mails) or any(
+                needle in printed for needle in _encodings(e.receipt)
+            )
+            return Outcome(ok, f"{label}: {len(mails)} e-mail parts, {len(printed)} bytes printed")
         if e.qr is not None:
             return self._check_qr(label, e.qr)
         if e.open_transactions is not None or e.journal is not None:
