@@ -147,10 +147,17 @@ class Report:
     steps: list[Outcome] = field(default_factory=list)
     checks: list[Outcome] = field(default_factory=list)
     error: str = ""
+    known_failure: str | None = None
+    """The scenario's known_failure marker (an open bug it reproduces), if any."""
 
     @property
     def ok(self) -> bool:
         return not self.error and all(c.ok for c in self.steps + self.checks)
+
+    @property
+    def as_expected(self) -> bool:
+        """Passed, or failed as its known_failure says it does (a strict expected failure)."""
+        return self.ok is (self.known_failure is None)
 
 
 class StepFailed(Exception):
@@ -801,7 +808,9 @@ def load(path: Path) -> Scenario:
 def run_scenario(scenario: Scenario, keep: bool = False) -> Report:
     directory = Path(tempfile.mkdtemp(prefix="muontra-scenario-"))
     try:
-        return ScenarioRun(scenario, directory).run()
+        report = ScenarioRun(scenario, directory).run()
+        report.known_failure = scenario.known_failure
+        return report
     finally:
         if not keep:
             import shutil

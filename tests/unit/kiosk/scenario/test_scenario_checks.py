@@ -19,7 +19,14 @@ from hypothesis import strategies as st
 from drivers.sim.field import uid_for
 from kiosk.ils.sim.faults import Faults
 from kiosk.scenario.model import Expectation, Scenario, Step
-from kiosk.scenario.runner import ScenarioRun, StepFailed, device_config, event_matches
+from kiosk.scenario.runner import (
+    Outcome,
+    Report,
+    ScenarioRun,
+    StepFailed,
+    device_config,
+    event_matches,
+)
 
 
 def _run(tmp_path: Path, **kiosk: Any) -> ScenarioRun:
@@ -220,3 +227,17 @@ def test_any_text_comes_back_exactly(tmp_path_factory: Any, text: str, owners: l
     assert config["patron"]["pin"] == text
     assert config["tags"]["owner_libraries"] == owners
     assert set(config) == {"device", "ils", "devices", "security", "patron", "offline", "tags"}
+
+
+# --- known failures are strict: failing is expected, passing is news ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("known", "passed", "as_expected"),
+    [(None, True, True), (None, False, False), ("bug", False, True), ("bug", True, False)],
+)
+def test_a_known_failure_is_as_expected_only_while_it_fails(
+    known: str | None, passed: bool, as_expected: bool
+) -> None:
+    report = Report("t", steps=[Outcome(passed, "step")], known_failure=known)
+    assert report.as_expected is as_expected
