@@ -241,3 +241,12 @@ def test_a_known_failure_is_as_expected_only_while_it_fails(
 ) -> None:
     report = Report("t", steps=[Outcome(passed, "step")], known_failure=known)
     assert report.as_expected is as_expected
+
+
+def test_a_wait_for_n_events_claims_them_and_the_next_wait_needs_new_ones(tmp_path: Path) -> None:
+    run = _run(tmp_path)
+    run.events = [dict(e) for e in EVENTS]
+    run._play(Step(do="wait", event="item", contains={"outcome": "checked"}, count=2))
+    with pytest.raises(StepFailed, match="engine is not running"):  # none left to claim
+        run._play(Step(do="wait", event="item", match={"outcome": "checked_out"}, timeout=0.05))
+    run._play(Step(do="wait", event="item", match={"outcome": "ils_refused"}))
