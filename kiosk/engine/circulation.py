@@ -401,6 +401,7 @@ class Circulation:
         txn = self.journal.step(txn.id, "securing", **answered)
         crash_point(f"{txn.kind}:securing")
         results = self.secure_tags(txn.tag_uids, secured)
+        crash_point(f"{txn.kind}:written")  # the tag changed, the journal does not know yet
         failed = [r for r in results if not r.verified]
         if not failed:
             final = "offline_done" if txn.offline else "done"
