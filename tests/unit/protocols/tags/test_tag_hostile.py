@@ -229,6 +229,11 @@ def test_a_type_of_usage_that_is_not_a_number_is_a_tag_data_error() -> None:
         decode(USAGE_NOT_HEX)
 
 
+def test_a_type_of_usage_byte_that_unicode_calls_a_digit() -> None:
+    """Octet 0xB9 is "¹", which str.isdigit() accepts and int() refuses (found by fuzzing)."""
+    assert decode(bytes.fromhex("11 01 05  65 01 B9  00 00")).type_of_usage == 0xB
+
+
 @pytest.mark.parametrize(
     ("parts", "part"),
     [(3, 5), (3, 0), (2, 255)],
