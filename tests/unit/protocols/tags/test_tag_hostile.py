@@ -96,7 +96,10 @@ def element(draw: st.DrawFn) -> bytes:
         text = draw(st.sampled_from(["0", "1", "12", "0503", "1203", "999999", "99" * 40]))
         raw = text.encode() if scheme == compaction.OCTETS else bytes([len(text)]) + text.encode()
         return head + bytes([len(raw) & 0xFF]) + raw
-    data = draw(st.binary(max_size=20))
+    if oid == 5 and draw(st.booleans()):  # type of usage: one or two bytes of any value
+        data = draw(st.binary(min_size=1, max_size=2))
+    else:
+        data = draw(st.binary(max_size=20))
     length = draw(st.sampled_from([len(data), 0, len(data) + 1, 255]))  # also past the end
     return head + bytes([length]) + data
 
