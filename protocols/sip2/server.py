@@ -9,7 +9,8 @@ that a request is never acted on in pieces: a request carrying a control
 character in a field is answered with a refusal of its own type (nothing is
 done); once a client has used checksums, a message without one is taken for
 the first part of a message split by a CR inside a field and answered with 96;
-and whatever follows a refused message in the same write is dropped with it.
+whatever follows a refused message in the same write is dropped with it; and a
+client without checksums gets one 96 for a write holding several messages.
 """
 
 from __future__ import annotations
@@ -69,6 +70,15 @@ class ServerConnection:
             # A client that checksums one message of a write checksums them all:
             # a piece without one in the same write is a split request.
             self._checksums_used = True
+        elif len(frames) > 1 and not self._checksums_used:
+            # Without checksums a split request cannot be told from several
+            # requests; a client waits for each answer, so several in one write
+            # are refused together rather than acted on in pieces.
+            self.error_detection = False  # answer in kind
+            events = [
+                BadRequest("several messages in one write without checksums", f) for f in frames
+            ]
+            return [*events, Reply(self._resend_request())]
         refused = False
         for frame in frames:
             if refused:

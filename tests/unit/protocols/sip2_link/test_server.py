@@ -99,3 +99,23 @@ def test_honest_pipelined_requests_are_still_served() -> None:
     server = ServerConnection()
     events = server.receive_data(encode(LOGIN, sequence=0) + encode(LOGIN, sequence=1))
     assert events == [RequestReceived(LOGIN), RequestReceived(LOGIN)]
+
+
+def test_without_checksums_a_write_holding_several_messages_is_refused_whole() -> None:
+    server = ServerConnection()
+    assert server.receive_data(encode(LOGIN, error_detection=False)) == [RequestReceived(LOGIN)]
+    server.respond(LoginResponse.create(ok=True))
+    checkin = "09N20261202    10150020261202    101500APTT|AOMUONTRA|ABB0010|AC|"
+    split = (
+        b"63001"
+        + b"20261202    101500"
+        + b" " * 10
+        + b"AOMUONTRA|AAP0001\r"
+        + checkin.encode()
+        + b"\rX|AD0000|\r"
+    )
+    events = server.receive_data(split)
+    assert not [e for e in events if isinstance(e, RequestReceived)], events
+    assert [e.data for e in events if isinstance(e, Reply)] == [b"96\r"]
+    # The client's next single request is served as before.
+    assert server.receive_data(encode(LOGIN, error_detection=False)) == [RequestReceived(LOGIN)]
