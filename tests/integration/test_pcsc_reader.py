@@ -28,6 +28,7 @@ from drivers.pcsc_reader import PcscReader, ReaderCannot
 from drivers.registry import open_device
 from drivers.security import set_security
 from drivers.sim.field import SimTag, uid_for
+from drivers.tag_memory import TagRead
 from protocols.readers import pcsc
 from protocols.tags import PRESETS
 from tests.contract.rigs.base import Rig
@@ -363,3 +364,17 @@ def test_hostile_answers_give_the_declared_errors(
             rig.reader.write_blocks(tag.uid, 0, b"evil")
         HostileLogic.script.clear()
         assert rig.reader.read_blocks(tag.uid, 0, 1) == b"good"  # and the reader goes on
+
+
+def test_reader_scan_shows_the_data_through_a_storage_only_reader(storage: Rig) -> None:
+    from drivers.cli_reader import _scan_round
+    from drivers.sim.reader import item_tag
+
+    tag = storage.field.place(item_tag("B0031", "VN-HN0001"))
+    cache: dict[bytes, TagRead] = {}
+    (row,) = _scan_round(storage.reader, cache)
+    assert row["uid"] == tag.uid.hex().upper()
+    assert (row["model"], row["item_id"], row["owner"]) == ("iso28560-3", "B0031", "VN-HN0001")
+    assert (row["afi"], row["eas"]) == (None, None)  # unknown, not "released"
+    (again,) = _scan_round(storage.reader, cache)
+    assert again == row
