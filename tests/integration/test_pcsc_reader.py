@@ -34,7 +34,11 @@ from protocols.tags import PRESETS
 from tests.contract.rigs.base import Rig
 from tests.contract.rigs.pcsc import URL as pcsc_url
 from tests.contract.rigs.pcsc import rig as pcsc_rig
-from tests.contract.rigs.vpcd_card import SingleBlockStorageCardLogic, StorageCardLogic
+from tests.contract.rigs.vpcd_card import (
+    SingleBlockStorageCardLogic,
+    StorageCardLogic,
+    TagCardLogic,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -378,3 +382,33 @@ def test_reader_scan_shows_the_data_through_a_storage_only_reader(storage: Rig) 
     assert (row["afi"], row["eas"]) == (None, None)  # unknown, not "released"
     (again,) = _scan_round(storage.reader, cache)
     assert again == row
+
+
+class RefusesSessionsLogic(TagCardLogic):
+    """A reader with the transparent exchange that refuses ``refuse`` session starts with a
+    bare 6A81 (a firmware hiccup), then works again."""
+
+    refuse: ClassVar[int] = 0
+
+    def _transparent(self, command: pcsc.CommandApdu) -> bytes:
+        starts = command.p2 == pcsc.P2_MANAGE_SESSION and command.data[-2:] == b"\x81\x00"
+        if starts and RefusesSessionsLogic.refuse > 0:
+            RefusesSessionsLogic.refuse -= 1
+            return pcsc.response(sw=0x6A81)
+        return super()._transparent(command)
+
+
+def test_one_refused_session_does_not_write_a_good_reader_off(tmp_path: Path) -> None:
+    RefusesSessionsLogic.refuse = 0
+    with pcsc_rig(tmp_path, RefusesSessionsLogic, "hiccup") as rig:
+        tag = rig.field.place(_tag("st-9", afi=0x07))
+        rig.reader.write_afi(tag.uid, 0xC2)
+        assert isinstance(rig.reader, PcscReader) and rig.reader.security_writable is True
+        RefusesSessionsLogic.refuse = 1
+        with pytest.raises(DeviceError) as refused:
+            rig.reader.write_afi(tag.uid, 0x07)
+        assert not isinstance(refused.value, TagError)  # not "this reader cannot"
+        assert rig.reader.security_writable is True and tag.afi == 0xC2
+        RefusesSessionsLogic.refuse = 1
+        result = set_security(rig.reader, tag.uid, PRESETS["afi"], secured=True)
+        assert result.verified and result.attempts == 2 and tag.afi == 0x07
