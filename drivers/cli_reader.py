@@ -12,10 +12,16 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
-from drivers.interfaces import DeviceError, DeviceUnavailable, TagReader
+from drivers.interfaces import DeviceError, DeviceUnavailable, TagError, TagReader
 from drivers.registry import DeviceUrlError, open_device
 from drivers.tag_memory import TagRead, read_tag
+
+T = TypeVar("T")
+NOT_SUPPORTED = 0x01
+"""ISO 15693 error code "command not supported", also raised by readers that cannot send it."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -72,20 +78,34 @@ def _scan_round(reader: TagReader, cache: dict[bytes, TagRead]) -> list[dict[str
     for seen in reader.inventory():
         read = cache.get(seen.uid)
         afi: int | None = seen.afi
+        eas: bool | None = None
         try:
-            if read is None:
-                info = reader.system_info(seen.uid)
-                afi = info.afi
-                read = cache[seen.uid] = read_tag(reader, seen.uid, info.block_count)
-            elif afi is None:
-                afi = reader.system_info(seen.uid).afi
-            eas: bool | None = reader.eas_alarm(seen.uid)
+            if read is None or afi is None:
+                info = _unless_unsupported(reader.system_info, seen.uid)
+                if info is not None and afi is None:
+                    afi = info.afi
+                if read is None:
+                    count = info.block_count if info is not None else None
+                    read = cache[seen.uid] = read_tag(reader, seen.uid, count)
+            eas = _unless_unsupported(reader.eas_alarm, seen.uid)
         except DeviceUnavailable:
             raise
         except DeviceError:
-            eas = None  # left the field mid-read: shown now, completed next round
+            pass  # left the field mid-read: shown now, completed next round
         rows.append(_row(seen.uid, afi, eas, read))
     return rows
+
+
+def _unless_unsupported(call: Callable[[bytes], T], uid: bytes) -> T | None:
+    """The call's answer, or None where the reader cannot make it at all (a PC/SC reader
+    with the storage-card commands only has no AFI, EAS or system information): the
+    tag's data is still worth showing, and "--" says unknown, not "released"."""
+    try:
+        return call(uid)
+    except TagError as error:
+        if error.code != NOT_SUPPORTED:
+            raise
+        return None
 
 
 def run_scan(args: argparse.Namespace) -> int:

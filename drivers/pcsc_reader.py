@@ -46,6 +46,7 @@ from typing import Any
 
 from drivers.backoff import Backoff
 from drivers.interfaces import (
+    DeviceError,
     DeviceState,
     DeviceTimeout,
     DeviceUnavailable,
@@ -362,7 +363,8 @@ class PcscReader:
                         return []
                     return [TagSeen(uid=uid, dsfid=dsfid) for uid, dsfid in self._walk().items()]
                 except _NoTransparent as refused:
-                    self._no_transparent(refused)
+                    with suppress(DeviceError):  # one refused round: the card alone this time
+                        self._no_transparent(refused)
                 except (_CardGone, PcscApduError) as error:
                     log.debug("%s: anticollision round failed (%s)", self.url, error)
             uid = self._read_uid()
@@ -553,7 +555,16 @@ class PcscReader:
         reply.checked()
 
     def _no_transparent(self, refused: _NoTransparent) -> None:
-        """Remember (until the next reconnect) and say once per reader: no air commands."""
+        """Remember (until the next reconnect) and say once per reader: no air commands.
+
+        A reader whose sessions worked before on this connection is not written off
+        by one refusal (a firmware hiccup): that exchange fails as a reader error,
+        which callers retry, and the next one tries the session again.
+        """
+        if self._transparent:
+            raise DeviceError(
+                f"{self.url}: the reader refused a transparent session this time ({refused})"
+            )
         self._transparent = False
         name = self._reader or self.url
         if name not in self._told:

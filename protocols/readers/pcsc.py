@@ -6,11 +6,11 @@ answers pseudo-APDUs of class 0xFF (PC/SC Part 3, storage cards):
 ``FF B0 P1 P2 Le`` read binary and ``FF D6 P1 P2 Lc data`` update binary, where
 for ISO 15693 tags P1-P2 is the block number and Le/Lc count bytes.
 
-The storage-card commands are all that many contactless readers offer for ISO
-15693 tags (the ubisys 7047 and many HID Omnikey and Identiv models): such a
-reader shows one tag, its data blocks, and nothing of AFI, EAS or system
-information, and answers the transparent session below with a bare status word
-(6A81 "function not supported"). The manuals agree on the addressing (ubisys
+The storage-card commands are all that some contactless readers (or their
+firmware and driver versions) offer for ISO 15693 tags: such a reader shows one
+tag, its data blocks, and nothing of AFI, EAS or system information, and answers
+the transparent session below with a bare status word (6A81 "function not
+supported"). The manuals agree on the addressing (ubisys
 7047 reference section 7.5.3 for ISO 15693 memory tags, Identiv SCL3711 V1.3
 section 6.2 for storage cards): P1 the high byte and P2 the low byte of the
 first block, Le (Lc) the byte count in whole blocks; some readers take one block

@@ -1,7 +1,7 @@
 """The PC/SC rig with a reader that has only the storage-card commands.
 
-Many contactless PC/SC readers (ACS ACR122U, Identiv and HID Omnikey models)
-show an ISO 15693 tag through get UID, read binary and update binary and refuse
+Some contactless PC/SC readers (or their firmware and driver versions) show an
+ISO 15693 tag through get UID, read binary and update binary and refuse
 the transparent session: one tag at a time, its data blocks, and nothing of
 AFI, EAS or system information. The driver must read and write the data all
 the same and say plainly that security cannot be set through such a reader.

@@ -13,8 +13,8 @@ tag of the field by the raw ISO 15693 request they carry. A tag that stays
 silent in the model (gone, missed, EAS alarm while not secured) stays silent on
 the air, which the reader reports as "no response from ICC".
 
-:class:`StorageCardLogic` plays the other kind of contactless reader (ACR122U,
-many Identiv and Omnikey models with their ISO 15693 firmware): it answers the
+:class:`StorageCardLogic` plays the other kind of contactless reader, one that
+offers ISO 15693 tags only as PC/SC storage cards: it answers the
 PC/SC Part 3 storage-card commands only (get UID, read binary and update binary,
 P1-P2 the block number, Le/Lc whole blocks) and refuses the transparent session
 with a bare 6A81 "function not supported". Its status words follow the readers'
