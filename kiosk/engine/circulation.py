@@ -401,6 +401,7 @@ class Circulation:
         txn = self.journal.step(txn.id, "securing", **answered)
         crash_point(f"{txn.kind}:securing")
         results = self.secure_tags(txn.tag_uids, secured)
+        crash_point(f"{txn.kind}:written")  # the tag changed, the journal does not know yet
         failed = [r for r in results if not r.verified]
         if not failed:
             final = "offline_done" if txn.offline else "done"
@@ -492,7 +493,9 @@ class Circulation:
             with self._pending_lock:
                 self._abandoned.add(txn.id)
         try:
-            self._result(kind, item, txn, "internal_error")
+            # Journaled: the ILS may have acted, so neither "lent" nor "not lent" is known
+            # until the maintenance loop has asked it (see Engine._settle_abandoned).
+            self._result(kind, item, txn, "being_checked" if txn else "internal_error")
         finally:
             self._busy(-1)
 

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from drivers.interfaces import BarcodeScanner, DeviceError, DeviceState, PatronCardReader, TagReader
 from drivers.registry import open_device
 from kiosk.config.model import DeviceConfig
@@ -24,21 +26,25 @@ from kiosk.engine.circulation import Borrower, Circulation, Item
 from kiosk.engine.clock import SiteClock, system_now
 from kiosk.engine.embedded_ils import EmbeddedIls
 from kiosk.engine.events import EventBus
+from kiosk.engine.identifiers import IdentifierRules, InvalidIdentifier, check_pin
 from kiosk.engine.offline_limits import OfflineLimits
 from kiosk.engine.pad import PadTag, PadWatcher
-from kiosk.engine.patrons import PatronSession, hash_pin, mask_name, pin_matches
+from kiosk.engine.patrons import PatronSession, PinLockout, mask_name, pin_lock_refs
 from kiosk.engine.reconcile import reconcile
 from kiosk.engine.repeats import already_lent, already_returned, earlier_result
 from kiosk.engine.replay import replay_offline
 from kiosk.engine.sets import set_parts
+from kiosk.engine.settled import settled_result
 from kiosk.engine.texts import both
 from kiosk.ils.client import IlsClient
 from kiosk.ils.errors import IlsConnectionError, IlsError
 from kiosk.ils.sim.server import SimServerThread
+from kiosk.journal.pin_verifier import PinVerifier, load_key
 from kiosk.journal.store import IN_WORK, Journal, PatronCache, PatronCacheEntry
 from kiosk.jsonlines import Refusal
-from kiosk.logsetup import patron_ref
+from kiosk.patron_ref import PatronRefs
 from protocols.sip2.codes import PatronStatusFlag
+from protocols.tags import isil_key, isil_keys
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +52,11 @@ PIN_LOCK = timedelta(minutes=15)
 BLOCKING_FLAGS = {
     PatronStatusFlag.CHARGE_PRIVILEGES_DENIED,
 }
+
+
+def pin_verifier(config: DeviceConfig) -> PinVerifier:
+    """The offline cache's PIN verifier, keyed as configured (see docs/privacy.md)."""
+    return PinVerifier(load_key(config.journal.pin_key_file, config.device.data_dir))
 
 
 class CommandError(Refusal):
@@ -61,6 +72,12 @@ class CommandError(Refusal):
 
 RETURN_REPEAT = 60.0
 """Seconds within which the same item laid again on a return station is the same return."""
+
+
+def _counts(items: list[dict[str, Any]]) -> dict[str, int]:
+    checking = sum(1 for i in items if i.get("outcome") == "being_checked")
+    done = sum(1 for i in items if i.get("success"))
+    return {"checked_out": done, "failed": len(items) - done - checking, "being_checked": checking}
 
 
 class Engine:
@@ -90,8 +107,13 @@ class Engine:
         self.bus = EventBus()
         data_dir = config.device.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
+        self.patron_ref = PatronRefs.for_device(config)
         self.journal = Journal.open(data_dir / "journal.sqlite")
-        self.cache = PatronCache(self.journal)
+        self.cache = PatronCache(self.journal, pin_verifier(config))
+        self.identifiers = IdentifierRules.from_patterns(
+            config.patron.id_pattern, config.tags.item_id_pattern
+        )
+        self.pin_lockout = PinLockout(self.cache, config.patron.pin_attempts, PIN_LOCK)
         settings = config.ils.settings()
         self.embedded: EmbeddedIls | None = None
         self.ils_simulator: SimServerThread | None = None
@@ -153,6 +175,11 @@ class Engine:
         self._threads: list[threading.Thread] = []
         self.started = time.time()
         self.run_began = self.journal.now()
+        self._settling = threading.Lock()
+        """One reconcile at a time (the maintenance loop, and ``done`` for a late item)."""
+        self._pruned_at: datetime | None = None
+        self.retention_clock = self.journal.now
+        """The clock retention counts days on (UTC, as the journal's); tests inject one."""
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -250,12 +277,15 @@ class Engine:
                 raise CommandError("ils_unavailable")
             if method not in self.config.patron.identify_by:
                 raise CommandError("patron_unknown")
-            patron_id = value.strip()
-            if not patron_id:
-                raise CommandError("patron_unknown")
+            try:
+                patron_id = self.identifiers.patron_id(value)
+            except InvalidIdentifier as refused:
+                # Never acted on, never sent to the ILS; the text itself is not logged.
+                log.warning("identifier refused (%s): %s", method, refused)
+                raise CommandError("patron_id_invalid") from None
             if self.session is not None:
                 self.end_session("new_patron")
-            if self.cache.locked_until(patron_ref(patron_id)):
+            if self.pin_lockout.locked(pin_lock_refs(self.patron_ref, patron_id)):
                 raise CommandError("pin_locked")
             self.session = PatronSession(
                 id=uuid.uuid4().hex,
@@ -263,6 +293,7 @@ class Engine:
                 language=self.language,
                 method=method,
                 started=self.clock.local(),
+                refs=self.patron_ref,
                 card_uid=card_uid,
             )
             self.mode = "session"
@@ -277,6 +308,10 @@ class Engine:
             self._touch()
             if self.session is None:
                 raise CommandError("patron_unknown")
+            try:
+                pin = check_pin(pin)
+            except InvalidIdentifier:
+                raise CommandError("pin_invalid") from None
             return self._login(pin)
 
     def _login(self, pin: str | None) -> dict[str, Any]:
@@ -293,8 +328,12 @@ class Engine:
         if not answer.valid_patron:
             self._end_quietly()
             raise CommandError("patron_unknown")
+        self._note_ils_patron_id(session, answer.patron_id)
+        if self.pin_lockout.locked(session.lock_refs):
+            self._end_quietly()
+            raise CommandError("pin_locked")
         if pin is not None and answer.valid_patron_password is False:
-            return self._wrong_pin(ref)
+            return self._wrong_pin(session)
         blocked = bool(BLOCKING_FLAGS & set(answer.patron_status))
         session.verified = True
         session.pin = pin
@@ -321,6 +360,13 @@ class Engine:
         self._pick_up_waiting_items()
         return session.public()
 
+    def _note_ils_patron_id(self, session: PatronSession, answered: str | None) -> None:
+        """Keep the id the ILS answered (AA), so wrong PINs count against its patron."""
+        try:
+            session.ils_patron_id = self.identifiers.patron_id(answered or "")
+        except InvalidIdentifier:
+            session.ils_patron_id = None  # none, or none usable: the id as read counts
+
     def _pick_up_waiting_items(self) -> None:
         """Books laid on the pad before the patron identified are checked out now."""
         for tag in list(self.pad.present.values()):
@@ -333,22 +379,25 @@ class Engine:
         # The hash is deliberately slow CPU work: let the stack on the pad go first.
         self.circulation.wait_idle(60)
         ref = session.ref
-        self.cache.good_pin(ref)
-        self.cache.remember(
-            PatronCacheEntry(
-                ref,
-                True,
-                blocked,
-                session.patron_type,
-                hash_pin(pin) if pin else None,
-                session.display_name,
-                self.clock.local(),
+        try:
+            self.pin_lockout.succeeded(session.lock_refs)
+            self.cache.remember(
+                PatronCacheEntry(
+                    ref,
+                    True,
+                    blocked,
+                    session.patron_type,
+                    self.cache.verifier_for(pin),
+                    session.display_name,
+                    self.clock.local(),
+                )
             )
-        )
+        except SQLAlchemyError as error:  # a full or read-only disk: the session goes on
+            log.warning("offline cache not updated: %s", error.__class__.__name__)
 
-    def _wrong_pin(self, ref: str) -> dict[str, Any]:
-        left = self.cache.failed_pin(ref, self.config.patron.pin_attempts, PIN_LOCK)
-        self.bus.publish("pin_wrong", patron_ref=ref, attempts_left=left)
+    def _wrong_pin(self, session: PatronSession) -> dict[str, Any]:
+        left = self.pin_lockout.failed(session.lock_refs)
+        self.bus.publish("pin_wrong", patron_ref=session.ref, attempts_left=left)
         if left == 0:
             self._end_quietly()
             raise CommandError("pin_locked")
@@ -365,8 +414,12 @@ class Engine:
             allowed = allowed and age <= timedelta(hours=offline.cache_max_age_hours)
             if offline.patron_types and entry.patron_type not in offline.patron_types:
                 allowed = False
-            if pin is not None and entry.pin_hash and not pin_matches(pin, entry.pin_hash):
-                return self._wrong_pin(session.ref)
+            if (
+                pin is not None
+                and entry.pin_hash
+                and not self.cache.pin_matches(pin, entry.pin_hash)
+            ):
+                return self._wrong_pin(session)
         if not allowed:
             self._end_quietly()
             raise CommandError("not_allowed_offline")
@@ -417,7 +470,8 @@ class Engine:
         except IlsError as error:
             log.warning("loan list unavailable: %s", error)
             return
-        session.loans = list(answer.charged_items)
+        # Loan ids go back to the ILS (item information, renew): held to the same rules.
+        session.loans = [item for item in answer.charged_items if self._item_id_ok(item)]
         details: list[dict[str, object]] = []
         for item in session.loans[:50]:  # one ILS call each: enough for any real account
             try:
@@ -443,6 +497,8 @@ class Engine:
         if session is None or not session.verified:
             raise CommandError("patron_unknown")
         self._touch()
+        if item_id and not self._item_id_ok(item_id):
+            raise CommandError("item_id_invalid")
         if not item_id:
             self._load_loans(session)
         items = [item_id] if item_id else list(session.loans)
@@ -502,10 +558,13 @@ class Engine:
 
     def done(self) -> dict[str, Any]:
         """The patron is finished: wait for the items in flight, then offer a receipt."""
-        if self.session is None:
+        current = self.session
+        if current is None:
             raise CommandError("patron_unknown")
-        # Not under the lock: the workers take it to report the items being waited for.
+        # Not under the lock: the workers (and a settle's reconcile) take it to report
+        # the items being waited for.
         self.circulation.wait_idle(30)
+        self._settle_before_summary(current)
         with self.lock:
             session = self.session
             if session is None:
@@ -518,15 +577,27 @@ class Engine:
         return summary
 
     def _summary(self, session: PatronSession) -> dict[str, Any]:
+        items = list(session.items.values())
         return {
             "session": session.id,
             "name": session.display_name,
             "language": session.language,
-            "items": list(session.items.values()),
-            "checked_out": sum(1 for i in session.items.values() if i.get("success")),
-            "failed": sum(1 for i in session.items.values() if not i.get("success")),
+            "items": items,
+            **_counts(items),
             "email_available": session.email is not None,
         }
+
+    def _settle_before_summary(self, session: PatronSession) -> None:
+        """Items "being checked" get one more try before the patron reads the summary;
+        what still cannot be settled stays "being checked" there and on the receipt."""
+        if not any(i.get("outcome") == "being_checked" for i in session.items.values()):
+            return
+        try:
+            self._reconcile_now()
+        except IlsConnectionError:
+            self.circulation.ils_online = False
+        except Exception as error:  # the disk still full or read-only: say so, go on
+            log.warning("items still being checked: %s", error)
 
     def receipt(self, method: str) -> dict[str, Any]:
         from kiosk.engine.receipts import deliver
@@ -630,8 +701,11 @@ class Engine:
         if data.crc_valid is False:
             self._item_event("tag_unreadable", tag.uid, item_id=data.item_id)
             return
-        owners = self.config.tags.owner_libraries
-        if owners and data.owner_library and data.owner_library not in owners:
+        if not self._item_id_ok(data.item_id):
+            self._item_event("item_id_invalid", tag.uid)
+            return
+        owners = isil_keys(self.config.tags.owner_libraries)  # DK718500 is DK-718500
+        if owners and data.owner_library and isil_key(data.owner_library) not in owners:
             self._item_event("foreign_item", tag.uid, item_id=data.item_id)
             return
         session = self.session
@@ -661,6 +735,15 @@ class Engine:
             self._checkin(item)
         else:
             self._item_event("item_waiting", tag.uid, item_id=data.item_id)
+
+    def _item_id_ok(self, item_id: str) -> bool:
+        """Whether an item id may go to the ILS (a tag's text is as hostile as a card's)."""
+        try:
+            self.identifiers.item_id(item_id)
+        except InvalidIdentifier as refused:
+            log.warning("item id refused: %s", refused)
+            return False
+        return True
 
     def _checkin(self, item: Item) -> None:
         now = time.monotonic()
@@ -767,25 +850,7 @@ class Engine:
     def _maintenance_loop(self) -> None:
         while not self._stop.wait(self.maintenance_every):
             try:
-                # reconcile reads the journal once and leaves the reader alone when
-                # nothing is left to settle.
-                abandoned = self.circulation.abandoned_now()
-                report = reconcile(
-                    self.journal,
-                    self.ils,
-                    self.reader,
-                    self.reader_lock,
-                    self.circulation,
-                    only_ils=True,
-                    opened_before=self.run_began,
-                    abandoned=abandoned,
-                )
-                if abandoned:
-                    self.circulation.settled(
-                        {i for i in abandoned if self.journal.get(i).state not in IN_WORK}
-                    )
-                for line in report:
-                    self.bus.publish("reconciled", **line)
+                self._reconcile_now()
                 for line in replay_offline(self.journal, self.ils):
                     self.circulation.ils_online = True
                     self.bus.publish("replayed", **line)
@@ -793,6 +858,81 @@ class Engine:
                 self.circulation.ils_online = False
             except Exception:
                 log.exception("maintenance loop")
+            self._prune_journal()
+
+    def _reconcile_now(self) -> None:
+        """Settle what an earlier run left open and what this run's workers dropped (a
+        full or read-only disk); an item of this session settled here is told again."""
+        with self._settling:
+            # reconcile reads the journal once and leaves the reader alone when
+            # nothing is left to settle.
+            abandoned = self.circulation.abandoned_now()
+            report = reconcile(
+                self.journal,
+                self.ils,
+                self.reader,
+                self.reader_lock,
+                self.circulation,
+                only_ils=True,
+                opened_before=self.run_began,
+                abandoned=abandoned,
+            )
+            if abandoned:
+                self.circulation.settled(
+                    {i for i in abandoned if self.journal.get(i).state not in IN_WORK}
+                )
+            for line in report:
+                self.bus.publish("reconciled", **line)
+                self._item_settled(line["txn"])
+
+    def _item_settled(self, txn_id: str) -> None:
+        """A "being checked" item now at rest: the screen, the summary and the receipt
+        get the outcome the ILS and the tag agree on."""
+        result = settled_result(self.journal.get(txn_id))
+        if result is None:
+            return
+        if result["success"] and result["kind"] == "checkout" and not result["offline"]:
+            result = self._with_due_date(result)
+        summary = self.last_summary
+        if summary is not None and any(i.get("txn") == txn_id for i in summary["items"]):
+            items = [result if i.get("txn") == txn_id else i for i in summary["items"]]
+            self.last_summary = {**summary, **_counts(items), "items": items}
+        session = self.session
+        if session is not None and session.items.get(result["item_id"], {}).get("txn") == txn_id:
+            self._on_result(result)
+
+    def _with_due_date(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The due date and title the journal could not record, from the ILS itself."""
+        if result["due_date"] and result["title"]:
+            return result
+        try:
+            info = self.ils.item_information(result["item_id"])
+        except IlsError as error:
+            log.info("no due date for a settled loan: %s", error)
+            return result
+        return {
+            **result,
+            "due_date": result["due_date"] or (info.due_date or "").strip() or None,
+            "title": result["title"] or info.title or None,
+        }
+
+    def _prune_journal(self) -> None:
+        """Forget who borrowed what after the retention period (at most once an hour)."""
+        now = self.retention_clock()
+        if self._pruned_at is not None and now - self._pruned_at < timedelta(hours=1):
+            return
+        try:
+            pruned = self.journal.prune(now, timedelta(days=self.config.journal.retention_days))
+        except Exception:
+            log.exception("journal retention")
+            return
+        self._pruned_at = now
+        if pruned.transactions or pruned.patrons:
+            log.info(
+                "retention: forgot %d transactions and %d cached patrons",
+                pruned.transactions,
+                pruned.patrons,
+            )
 
     def _card_loop(self) -> None:
         assert self.card is not None
