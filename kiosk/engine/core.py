@@ -757,7 +757,7 @@ class Engine:
         earlier = already_returned(self.journal, self.ils, item)
         if earlier is not None:
             # Still on the pad from before a restart: the journal knows it is done.
-            self.bus.publish("item", **earlier_result(earlier, "returned", success=True))
+            self.bus.publish("item", **earlier_result(earlier, "already_returned", success=True))
             return
         self.bus.publish("item", outcome="processing", item_id=item.item_id, kind="checkin")
         self.circulation.checkin(item)
