@@ -54,9 +54,6 @@ Result = Callable[[dict[str, Any]], None]
 SHOWN = "shown"
 """Key of what the tag worker passes on to the item's outcome without journaling it."""
 
-UNANSWERED = "unanswered: "
-"""Detail of an offline checkout whose request may have reached the ILS (answer lost)."""
-
 
 class Circulation:
     def __init__(
@@ -271,9 +268,10 @@ class Circulation:
 
         The ILS is asked what it did. Lent to this patron: a loan. Lent to someone
         else: refused. Not lent: it was refused (another patron's hold, a limit) or
-        never arrived, so it is asked once more and that answer decides. Only when the
-        ILS cannot be asked at all does it become an offline loan, marked so that its
-        replay asks the ILS's consent instead of forcing it through (see replay).
+        never arrived, so it is asked once more and that answer decides. When the ILS
+        cannot be asked, it is not lent offline (that could lend over a refusal): the
+        tag stays secured, the patron reads "being checked", and the maintenance loop
+        settles it with the ILS once it answers (see reconcile).
         """
         log.info("checkout answer lost (%s); asking the ILS what it did", reason)
         try:
@@ -284,14 +282,10 @@ class Circulation:
                 )
                 self._answered_checkout(txn, answer)
                 return
-        except IlsAnswerLost:
-            # Lost twice while the ILS answers: leave it to reconcile, which asks the ILS
-            # who holds the item; the tag stays secured meanwhile.
-            self._abandon(txn, "checkout", item)
-            return
         except IlsConnectionError as error:
-            self.ils_online = False
-            self._offline_checkout(txn, borrower, f"{UNANSWERED}{reason}; {error}")
+            # Lost again, or the ILS is gone: reconcile asks it later who holds the item.
+            log.info("checkout outcome unknown (%s); left to reconcile", error)
+            self._abandon(txn, "checkout", item)
             return
         self.ils_online = True
         if holder is Holder.SOMEONE_ELSE:
@@ -312,8 +306,7 @@ class Circulation:
             self.journal.count("checkout_failed")
             self._done(txn, code)
             return
-        detail = reason if reason.startswith(UNANSWERED) else f"offline: {reason}"
-        txn = self.journal.step(txn.id, "ils_ok", offline=True, detail=detail)
+        txn = self.journal.step(txn.id, "ils_ok", offline=True, detail=f"offline: {reason}")
         crash_point("checkout:ils_ok")
         self._to_tag_worker(txn, {})
 

@@ -55,7 +55,7 @@ def build(engine: Engine, summary: dict[str, Any]) -> Receipt:
         device_id=device.id,
         site=device.site,
         library_name=device.site,
-        when=datetime.now(),
+        when=engine.clock.local(),  # the library's wall time, as printed
         patron_display=summary.get("name", ""),
         lines=tuple(lines),
         language="en" if language == "en" else "vi",

@@ -3,10 +3,11 @@
 The rule is that the ILS loan and the tag's security end up agreeing, and
 staff can see every case that needed help:
 
-- a checkout that never reached the ILS (``started``, and the ILS has no loan)
-  is cancelled; its tag is made secure again if it was somehow released;
+- a checkout that never reached the ILS (``started``, and the ILS has no loan
+  *to this transaction's patron* — a loan to someone else is not ours) is
+  cancelled; its tag is made secure again if it was somehow released;
 - a checkout the ILS accepted (``ils_ok``, ``securing``, or ``started`` with the
-  loan found in the ILS) gets its security released when its tag is on the
+  patron's loan found in the ILS) gets its security released when its tag is on the
   pad, and stays ``flagged`` for staff (and for the gate's cross-check) when not;
 - a return is redone at the ILS with no-block and the original date (a checkin
   is idempotent), then its security is set, or it is flagged;

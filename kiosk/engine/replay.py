@@ -6,9 +6,8 @@ acted). Before sending, the ILS is asked about the item:
 - a checkout already on loan to the same patron (a replay whose "replayed"
   mark was lost in a crash) is marked replayed without a second call;
 - on loan to someone else, it is a ``conflict`` for staff, never "replayed";
-- a hold waiting on the item, or a checkout whose answer was lost (the ILS may
-  have refused it), is sent *without* no-block: the ILS decides, and a refusal
-  is a conflict — another patron's hold stays in the queue;
+- a hold waiting on the item is sent *without* no-block: the ILS decides, and
+  a refusal is a conflict — another patron's hold stays in the queue;
 - otherwise it is sent with no-block, as SIP2 intends for offline loans.
 
 What the ILS refuses becomes a ``conflict`` for the staff report.
@@ -19,7 +18,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from kiosk.engine.circulation import UNANSWERED
 from kiosk.engine.loans import Holder, loan_holder, on_loan
 from kiosk.ils.client import IlsClient
 from kiosk.journal.store import Journal, Txn
@@ -43,7 +41,7 @@ def _replay_checkout(ils: IlsClient, txn: Txn) -> tuple[str, str]:
         return "replayed", "already on loan to this patron in the ILS"
     if holder is Holder.SOMEONE_ELSE:
         return "conflict", "on loan to another patron in the ILS"
-    force = not (_hold_waiting(info) or (txn.detail or "").startswith(UNANSWERED))
+    force = not _hold_waiting(info)
     answer = ils.checkout(
         txn.patron_id, txn.item_id, no_block=force, transaction_date=txn.transaction_date
     )

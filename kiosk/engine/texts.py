@@ -10,6 +10,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "checked_out": ("Đã mượn", "Checked out"),
     "returned": ("Đã trả", "Returned"),
     "already_yours": ("Bạn đã mượn tài liệu này", "Already on loan to you"),
+    "already_returned": ("Tài liệu này đã được trả", "Already returned"),
     "renewed": ("Đã gia hạn", "Renewed"),
     "ils_refused": ("Thư viện không cho mượn tài liệu này", "The library refused this item"),
     "checkin_refused": ("Thư viện không nhận trả tài liệu này", "The library refused this return"),

@@ -64,7 +64,7 @@ def test_return_station_does_not_check_in_again_after_restart(
             lambda: [e for e in item_events(kiosk, "B0010") if e["outcome"] != "processing"],
             what="B0010's outcome",
         )
-        assert again["outcome"] == "returned" and again.get("earlier") is True
+        assert again["outcome"] == "already_returned" and again.get("earlier") is True
         rounds = kiosk.engine.pad.rounds
         wait_for(lambda: kiosk.engine.pad.rounds > rounds + 3, what="more pad rounds")
         assert kiosk.engine.circulation.wait_idle(5)

@@ -1,8 +1,8 @@
 """SIP2 dates are the library's local time, from the engine's one injected clock.
 
 The engine is given a fixed instant (UTC midnight); its site is Asia/Ho_Chi_Minh
-(UTC+7). The checkout it sends must carry 07:00 that day — c105ed2 sent the
-machine's own clock, unzoned, whatever the configured time zone.
+(UTC+7). The checkout it sends, the journal and the receipt must say 07:00
+that day — c105ed2 sent the machine's own clock, whatever the configured zone.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from kiosk.config import load_config
 from kiosk.engine.circulation import Borrower, Item
 from kiosk.engine.clock import SiteClock
 from kiosk.engine.core import Engine
+from kiosk.engine.receipts import build
 from kiosk.ils.sim.server import SimServerThread
 from kiosk.ils.sim.store import Store
 from protocols.sip2 import CheckoutRequest
@@ -57,5 +58,7 @@ def test_the_checkout_carries_the_sites_local_time(
         assert sent == [str(datetime(2030, 1, 1, 7, 0))]
         (txn,) = engine.journal.all()
         assert txn.transaction_date == datetime(2030, 1, 1, 7, 0)
+        receipt = build(engine, engine.done())
+        assert receipt.when == datetime(2030, 1, 1, 7, 0)
     finally:
         engine.stop()
