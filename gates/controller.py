@@ -186,7 +186,7 @@ class GateController:
         if not self._threads:
             return False
         now = time.monotonic()
-        if any(failed >= FAILED_ROUNDS for failed in self._failed_rounds.values()):
+        if any(failed >= FAILED_ROUNDS for failed in list(self._failed_rounds.values())):
             return False
         return all(now - beat < max_age for beat in self._heartbeats.values())
 

@@ -158,7 +158,7 @@ def _usage(text: str) -> int:
     (``25 01 10``, "zhiyan 1"); application-defined data reads back as the same two hex
     digits. A single digit is the type alone (what this encoder wrote before).
     """
-    if len(text) == 1 and not text.isdigit():
+    if len(text) == 1 and not "0" <= text <= "9":  # not str.isdigit: "¹" (0xB9) is a digit
         return ord(text) >> 4 if ord(text) <= 0xFF else _bad_usage(text)  # the octet itself
     if len(text) == 1:
         return int(text)

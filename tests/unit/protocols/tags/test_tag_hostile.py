@@ -96,7 +96,10 @@ def element(draw: st.DrawFn) -> bytes:
         text = draw(st.sampled_from(["0", "1", "12", "0503", "1203", "999999", "99" * 40]))
         raw = text.encode() if scheme == compaction.OCTETS else bytes([len(text)]) + text.encode()
         return head + bytes([len(raw) & 0xFF]) + raw
-    data = draw(st.binary(max_size=20))
+    if oid == 5 and draw(st.booleans()):  # type of usage: one or two bytes of any value
+        data = draw(st.binary(min_size=1, max_size=2))
+    else:
+        data = draw(st.binary(max_size=20))
     length = draw(st.sampled_from([len(data), 0, len(data) + 1, 255]))  # also past the end
     return head + bytes([length]) + data
 
@@ -227,6 +230,11 @@ USAGE_NOT_HEX = bytes.fromhex("11 01 05  65 02 7A 7A  00")
 def test_a_type_of_usage_that_is_not_a_number_is_a_tag_data_error() -> None:
     with pytest.raises(TagDataError, match="type of usage"):
         decode(USAGE_NOT_HEX)
+
+
+def test_a_type_of_usage_byte_that_unicode_calls_a_digit() -> None:
+    """Octet 0xB9 is "¹", which str.isdigit() accepts and int() refuses (found by fuzzing)."""
+    assert decode(bytes.fromhex("11 01 05  65 01 B9  00 00")).type_of_usage == 0xB
 
 
 @pytest.mark.parametrize(
