@@ -100,7 +100,8 @@ class Step(BaseModel):
         description="fault: leave_during_write, silent_write_fail, miss_rounds, lock_afi, "
         "unplugged, read_fails (memory reads fail while inventory still sees the tag); "
         "ils_fault: a switch of the ILS simulator (drop_after, drop_mid_message, garbage_every, "
-        "bad_checksum_every, encoding, terminator, idle_close, latency).",
+        "bad_checksum_every, encoding, terminator, idle_close, latency; lose_answer: the next "
+        "request with that SIP2 code is carried out and its answer lost, once).",
     )
     count: int = Field(
         1,

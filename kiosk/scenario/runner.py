@@ -32,6 +32,7 @@ from kiosk.ils.sim.circulation import Policy
 from kiosk.ils.sim.models import ACTIVE_HOLD_STATES, Hold, Loan, Patron
 from kiosk.ils.sim.models import Item as IlsItem
 from kiosk.ils.sim.running import running_simulator
+from kiosk.ils.sim.server import CloseConnection
 from kiosk.journal.store import Journal
 from kiosk.receipts.qr import parse_qr_payload
 from kiosk.scenario.mailbox import Mailbox
@@ -468,6 +469,8 @@ class ScenarioRun:
         if step.do == "ils_latency":
             self.sim.faults.latency = step.seconds
             return f"({step.seconds} s per answer)"
+        if step.do == "ils_fault" and step.name == "lose_answer":
+            return self._lose_next_answer(str(step.setting))
         if step.do == "ils_fault":
             assert step.name is not None
             value = step.setting
@@ -502,6 +505,28 @@ class ScenarioRun:
             self._settle(step.timeout)
             return ""
         raise StepFailed(f"unknown step {step.do}")
+
+    def _lose_next_answer(self, command: str) -> str:
+        """The ILS carries out the next request with this SIP2 command code (``11`` a checkout,
+        ``09`` a checkin, ``29`` a renewal), then drops the link instead of answering — once."""
+        if len(command) != 2 or not command.isdigit():
+            raise StepFailed(
+                f"lose_answer needs a SIP2 request code such as '11', not {command!r}", "bad_fault"
+            )
+        server = self.sim.server
+        real = server.handler
+        lost: list[bool] = []
+
+        def handler(request: Any, session: Any) -> Any:
+            answer = real(request, session)
+            if getattr(request, "command", None) == command and not lost:
+                lost.append(True)
+                server.handler = real
+                raise CloseConnection("scenario: the answer is lost")
+            return answer
+
+        server.handler = handler
+        return f"(the next {command} is carried out, its answer lost)"
 
     def _desk(self, step: Step) -> str:
         """The library's own desk lends or takes back an item, straight in the ILS."""
