@@ -277,6 +277,18 @@ class Journal(db.SqliteStore):
         """The journal's clock (UTC), as ``opened_before`` compares it."""
         return _now()
 
+    def latest(self, item_id: str) -> Txn | None:
+        """The item's most recent transaction here, of any kind and state."""
+        query = (
+            select(Transaction)
+            .where(Transaction.item_id == item_id)
+            .order_by(Transaction.created_at.desc())
+            .limit(1)
+        )
+        with self.read() as session:
+            row = session.scalars(query).first()
+            return None if row is None else Txn.of(row)
+
     def all(self) -> list[Txn]:
         with self.read() as session:
             rows = session.scalars(select(Transaction).order_by(Transaction.created_at))
