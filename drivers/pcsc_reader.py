@@ -15,6 +15,15 @@ with ``anticollision=no``) it returns the card or nothing. The card's blocks
 travel as read/update binary pseudo-APDUs; AFI, EAS, system information and
 the blocks of the other tags go as raw ISO 15693 requests addressed by UID.
 
+Many readers have only the storage-card commands (get UID, read and update
+binary) and refuse the transparent session with a bare status word (6A81).
+Through them the card's data is read and written as usual, but nothing of
+AFI, EAS or system information can be: those calls raise
+:class:`ReaderCannot` (a TagError with the ISO 15693 code "not supported"),
+which the security writer and the engine take as a refusal — the loan is
+undone or the return flagged — and never as a tag secured. The reader says so
+once in the log and in :meth:`PcscReader.status` (``security_writable`` False).
+
 pcscd can vanish (service restarted) and so can the reader (USB unplugged):
 both make calls raise DeviceUnavailable and set the state to UNAVAILABLE; the
 next call after the backoff delay establishes a fresh PC/SC context. Nothing
@@ -103,6 +112,27 @@ class _NoTransparent(Exception):
     """Internal: the reader refuses transparent sessions."""
 
 
+NOT_SUPPORTED = 0x01
+"""ISO 15693 error code "command not supported"."""
+
+
+class ReaderCannot(TagError):
+    """The reader cannot do this at all (it has no transparent exchange).
+
+    Not the tag's fault and not worth a retry: it carries the ISO 15693 code
+    "not supported", so code that knows only TagError treats it as a refusal.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code=NOT_SUPPORTED)
+
+
+NO_TRANSPARENT = (
+    "this reader has no transparent exchange (only get UID, read and update binary): "
+    "it shows one tag at a time and cannot read or write AFI, EAS or system information"
+)
+
+
 class PcscReader:
     """An ISO 15693 reader behind pcscd."""
 
@@ -123,6 +153,8 @@ class PcscReader:
         self._uid: bytes | None = None
         self._transparent: bool | None = None
         """Whether the reader does transparent sessions; None until known."""
+        self._told: set[str] = set()
+        """Readers whose lack of a transparent exchange is already in the log."""
 
     # --- life cycle -----------------------------------------------------------------
 
@@ -134,6 +166,26 @@ class PcscReader:
     def reader_name(self) -> str | None:
         """The PC/SC name of the reader in use, once connected."""
         return self._reader
+
+    @property
+    def security_writable(self) -> bool | None:
+        """Whether AFI and EAS can be written (and read) through this reader.
+
+        None until the first exchange with a tag tells; False for a reader with
+        the storage-card commands only.
+        """
+        return self._transparent
+
+    def status(self) -> dict[str, object]:
+        """What staff and the status report need to know of this reader."""
+        return {
+            "url": self.url,
+            "state": self._state.value,
+            "reader": self._reader,
+            "transparent_exchange": self._transparent,
+            "security_writable": self._transparent,
+            "limitation": NO_TRANSPARENT if self._transparent is False else "",
+        }
 
     def open(self) -> None:
         with self._lock:
@@ -309,9 +361,8 @@ class PcscReader:
                     if not self._any_card():
                         return []
                     return [TagSeen(uid=uid, dsfid=dsfid) for uid, dsfid in self._walk().items()]
-                except _NoTransparent:
-                    log.info("%s: no transparent exchange; inventory sees one tag", self.url)
-                    self._transparent = False
+                except _NoTransparent as refused:
+                    self._no_transparent(refused)
                 except (_CardGone, PcscApduError) as error:
                     log.debug("%s: anticollision round failed (%s)", self.url, error)
             uid = self._read_uid()
@@ -358,13 +409,13 @@ class PcscReader:
             while block < first + count:
                 n = min(self.blocks_per_read, first + count - block)
                 want = n * self.block_size
-                what = f"read block {block}"
                 if card:
-                    data = self._binary(uid, pcsc.read_binary(block, want), what)
+                    data = self._read_binary(uid, block, n)
                 else:
-                    data = self._air_blocks(uid, air.read_multiple_blocks(uid, block, n), n)
+                    frame = air.read_multiple_blocks(uid, block, n)
+                    data = self._air_blocks(uid, frame, n)
                 if len(data) != want:
-                    raise TagNotFound(f"{what}: {len(data)} bytes, wanted {want}")
+                    raise TagNotFound(f"read block {block}: {len(data)} bytes, wanted {want}")
                 out += data
                 block += n
             return bytes(out)
@@ -379,28 +430,77 @@ class PcscReader:
                 block = first + i // self.block_size
                 chunk = data[i : i + self.block_size]
                 if card:
-                    self._binary(uid, pcsc.update_binary(block, chunk), f"write block {block}")
+                    what = f"write block {block}"
+                    answer = self._card_transmit(uid, pcsc.update_binary(block, chunk), what)
+                    try:
+                        pcsc.parse_update_binary(answer, what)
+                    except PcscApduError as error:
+                        raise self._failure(uid, error) from None
                 else:
-                    self._status_command(uid, air.write_single_block(uid, block, chunk))
+                    answer = self._other_tag(uid, air.write_single_block(uid, block, chunk))
+                    _check_status(uid, answer)
 
     def _is_card(self, uid: bytes) -> bool:
         """Whether ``uid`` is the reader's card (read/update binary reach only that one)."""
         return (self._card is not None and self._uid == uid) or self._read_uid() == uid
 
     def _air_blocks(self, uid: bytes, frame: bytes, count: int) -> bytes:
-        answer = self._command(uid, frame)
+        answer = self._other_tag(uid, frame)
         try:
             return air.parse_blocks(answer, count, self.block_size)
         except air.Iso15693Error as error:
             raise _tag_error(uid, error) from None
 
-    def _binary(self, uid: bytes, apdu: bytes, what: str) -> bytes:
+    def _other_tag(self, uid: bytes, frame: bytes) -> bytes:
+        """A raw request to a tag that is not the card: only a transparent exchange reaches it."""
+        if self._transparent is False:
+            raise TagNotFound(f"tag {uid.hex().upper()} is not the one tag this reader shows")
         try:
-            return pcsc.parse_response(self._transmit(apdu)).checked(what)
+            answer = self._command(uid, frame)
+        except ReaderCannot:
+            raise TagNotFound(
+                f"tag {uid.hex().upper()} is not the one tag this reader shows"
+            ) from None
+        return answer
+
+    def _card_transmit(self, uid: bytes, apdu: bytes, what: str) -> bytes:
+        try:
+            return self._transmit(apdu)
         except _CardGone:
             raise TagNotFound(f"{what}: tag {uid.hex().upper()} left the reader") from None
+
+    def _read_binary(self, uid: bytes, block: int, count: int) -> bytes:
+        """``count`` blocks of the card from ``block`` on, by read binary.
+
+        A reader that answers 6C XX gives reads of XX bytes only: when that is a
+        whole number of blocks, reads shrink to it (for this and later calls);
+        otherwise the configured block size is wrong, which the error says.
+        """
+        want = count * self.block_size
+        what = f"read block {block}"
+        answer = self._card_transmit(uid, pcsc.read_binary(block, want), what)
+        try:
+            return pcsc.parse_read_binary(answer, want, what)
         except PcscApduError as error:
-            raise self._failure(uid, error) from None
+            accepted = pcsc.wanted_length(error)
+            if accepted is None:
+                raise self._failure(uid, error) from None
+            if accepted < want and accepted % self.block_size == 0:
+                self.blocks_per_read = accepted // self.block_size
+                log.info(
+                    "%s: the reader reads %d bytes at a time; reads shrink to %d block(s)",
+                    self.url, accepted, self.blocks_per_read,
+                )  # fmt: skip
+                step = self.blocks_per_read
+                parts = [
+                    self._read_binary(uid, b, min(step, block + count - b))
+                    for b in range(block, block + count, step)
+                ]
+                return b"".join(parts)
+            raise TagError(
+                f"{what}: the reader gives {accepted} bytes, not {want}: its blocks are not "
+                f"{self.block_size} bytes (set block_size= in the reader URL)"
+            ) from None
 
     def _failure(self, uid: bytes, error: PcscApduError) -> Exception:
         """The interface's exception for a status word that reports failure."""
@@ -436,7 +536,13 @@ class PcscReader:
                 scard.SCardEndTransaction(self._card, scard.SCARD_LEAVE_CARD)
 
     def _manage(self, apdu: bytes, *, optional: bool = False) -> None:
-        reply = pcsc.parse_transparent(self._transmit(apdu))
+        raw = self._transmit(apdu)
+        if pcsc.is_bare_refusal(raw):
+            # No C0 object at all: the reader does not know the command (6A81, 6D00, …).
+            if optional:
+                return
+            raise _NoTransparent(f"it answers {raw.hex().upper()}")
+        reply = pcsc.parse_transparent(raw)
         if reply.kind is StatusKind.OK:
             self._transparent = True
             return
@@ -446,16 +552,30 @@ class PcscReader:
             raise _NoTransparent(str(reply.kind.value))
         reply.checked()
 
+    def _no_transparent(self, refused: _NoTransparent) -> None:
+        """Remember (until the next reconnect) and say once per reader: no air commands."""
+        self._transparent = False
+        name = self._reader or self.url
+        if name not in self._told:
+            self._told.add(name)
+            log.warning("%s: %s (%s)", self.url, NO_TRANSPARENT, refused)
+
+    def _cannot(self, what: str) -> ReaderCannot:
+        return ReaderCannot(f"{self.url}: this reader cannot {what}: {NO_TRANSPARENT}")
+
     def _transceive(self, frame: bytes) -> pcsc.TransparentReply:
         timer = int(self.rf_timeout * 1_000_000)
         return pcsc.parse_transparent(self._transmit(pcsc.transceive(frame, timer)))
 
-    def _exchange(self, uid: bytes | None, frame: bytes) -> bytes | None:
+    def _exchange(self, uid: bytes | None, frame: bytes, what: str) -> bytes | None:
         """Send one raw ISO 15693 request; the tag's answer, or None when no tag answered.
 
         A collision (several tags answered an unaddressed request) returns b"".
+        ``what`` names the operation for the error of a reader that cannot send it.
         """
         label = uid.hex().upper() if uid else "any tag"
+        if self._transparent is False:
+            raise self._cannot(what)
         try:
             if not self._any_card():
                 if uid is None:
@@ -468,9 +588,8 @@ class PcscReader:
                 return None
             raise TagNotFound(f"tag {label} left the reader") from None
         except _NoTransparent as refused:
-            raise TagError(
-                f"{self.url}: no transparent exchange on this reader ({refused})"
-            ) from None
+            self._no_transparent(refused)
+            raise self._cannot(what) from None
         except PcscApduError as error:
             raise TagNotFound(f"tag {label}: unreadable answer ({error})") from None
         kind = reply.kind
@@ -484,23 +603,21 @@ class PcscReader:
             raise TagNotFound(f"tag {label}: {kind.value}")
         return reply.icc_response or b""
 
-    def _command(self, uid: bytes, frame: bytes) -> bytes:
+    def _command(
+        self, uid: bytes, frame: bytes, what: str = "send raw ISO 15693 requests"
+    ) -> bytes:
         with self._lock:
             self._ready()
-            answer = self._exchange(uid, frame)
+            answer = self._exchange(uid, frame, what)
         if answer is None:
             raise TagNotFound(f"tag {uid.hex().upper()} did not answer")
         return answer
 
-    def _status_command(self, uid: bytes, frame: bytes) -> None:
-        answer = self._command(uid, frame)
-        try:
-            air.parse_status(answer)
-        except air.Iso15693Error as error:
-            raise _tag_error(uid, error) from None
+    def _status_command(self, uid: bytes, frame: bytes, what: str) -> None:
+        _check_status(uid, self._command(uid, frame, what))
 
     def system_info(self, uid: bytes) -> TagInfo:
-        answer = self._command(uid, air.get_system_info(uid))
+        answer = self._command(uid, air.get_system_info(uid), "read system information (AFI)")
         try:
             info = air.parse_system_info(answer)
         except air.Iso15693Error as error:
@@ -517,22 +634,22 @@ class PcscReader:
         )
 
     def write_afi(self, uid: bytes, afi: int) -> None:
-        self._status_command(uid, air.write_afi(uid, afi))
+        self._status_command(uid, air.write_afi(uid, afi), "write the AFI")
 
     def lock_afi(self, uid: bytes) -> None:
-        self._status_command(uid, air.lock_afi(uid))
+        self._status_command(uid, air.lock_afi(uid), "lock the AFI")
 
     def set_eas(self, uid: bytes) -> None:
-        self._status_command(uid, air.set_eas(uid))
+        self._status_command(uid, air.set_eas(uid), "set EAS")
 
     def reset_eas(self, uid: bytes) -> None:
-        self._status_command(uid, air.reset_eas(uid))
+        self._status_command(uid, air.reset_eas(uid), "reset EAS")
 
     def eas_alarm(self, uid: bytes | None = None) -> bool:
         with self._lock:
             self._ready()
             try:
-                answer = self._exchange(uid, air.eas_alarm(uid))
+                answer = self._exchange(uid, air.eas_alarm(uid), "ask for the EAS alarm")
             except TagNotFound:
                 return False
         if answer is None:
@@ -546,6 +663,13 @@ class PcscReader:
                 raise TagError(str(error), code=error.code) from None
             return True  # garbled, but something answered the alarm
         return True
+
+
+def _check_status(uid: bytes, answer: bytes) -> None:
+    try:
+        air.parse_status(answer)
+    except air.Iso15693Error as error:
+        raise _tag_error(uid, error) from None
 
 
 def _tag_error(uid: bytes, error: air.Iso15693Error) -> Exception:

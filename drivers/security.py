@@ -39,6 +39,9 @@ class SecurityResult:
 TAG_GONE = "tag left the field"
 AFI_LOCKED = 0x12
 """ISO 15693 error code: the block (here the AFI) is locked."""
+NOT_SUPPORTED = 0x01
+"""ISO 15693 error code: command not supported — by the tag, or by a reader that cannot
+send it at all (a PC/SC reader without transparent exchange). Retrying will not help."""
 
 
 def read_security(
@@ -88,6 +91,9 @@ def set_security(
             reason = TAG_GONE
         except TagError as error:
             reason = f"tag refused: {error}"
+            if error.code == NOT_SUPPORTED:
+                log.info("security write attempt %d refused for good: %s", attempt, reason)
+                break
         except DeviceError as error:
             reason = f"reader: {error}"
         log.info("security write attempt %d of %d failed: %s", attempt, attempts, reason)

@@ -73,6 +73,8 @@ SOCKET_PATH_MAX = 107
 # gpio:// parameters that are settings, not names of lines.
 _GPIO_SETTINGS = frozenset({"active_low", "mock", "pull_up", "bounce", "invert"})
 _SECRET_PARAMS = re.compile(r"pass|secret|token|key", re.IGNORECASE)
+MIN_SITE_KEY = 32
+"""Characters of the site key at the least (32 hex digits are 128 bits)."""
 
 
 # -- problems -------------------------------------------------------------------
@@ -147,6 +149,32 @@ def _unique(values: list[Any]) -> list[Any]:
     if doubles:
         raise ValueError(f"listed twice: {', '.join(map(str, doubles))}")
     return values
+
+
+DEFAULT_ID_PATTERN = r"[!-{}~]{1,64}"
+"""Identifiers by default: 1 to 64 printable ASCII characters, no space, no '|'."""
+
+
+def _id_pattern(description: str) -> Any:
+    return Field(
+        DEFAULT_ID_PATTERN,
+        min_length=1,
+        max_length=500,
+        description=(
+            f"{description} must match in full (a Python regular expression), once the "
+            "spaces around it are removed; the default allows 1-64 printable ASCII "
+            "characters without spaces. Control characters and '|' are refused "
+            "whatever the pattern says (they would forge SIP2 messages)."
+        ),
+    )
+
+
+def _compiles(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {exc}") from None
+    return pattern
 
 
 def check_device_url(url: str, kind: str) -> str:
@@ -306,6 +334,24 @@ class DeviceSection(_Section):
         "Asia/Ho_Chi_Minh",
         description="IANA time zone of due dates and receipts, e.g. 'Asia/Ho_Chi_Minh'.",
     )
+    site_key_env: str | None = Field(
+        None,
+        min_length=1,
+        description=(
+            "Name of the environment variable holding the site's secret key, which keys "
+            "patron_ref (HMAC-SHA256) in events, logs and MQTT. The same key on every "
+            "device of the site; at least 32 characters (e.g. `openssl rand -hex 32`)."
+        ),
+    )
+    site_key_file: Path | None = Field(
+        None,
+        description=(
+            "File holding the site's secret key (see site_key_env; one line). A relative "
+            "path is looked up in $CREDENTIALS_DIRECTORY under systemd's LoadCredential=. "
+            "Required for a kiosk with [mqtt]; without either, a kiosk that does not "
+            "report to MQTT keys patron_ref with a key of its own, made once in data_dir."
+        ),
+    )
 
     _languages_unique = field_validator("languages")(_unique)
 
@@ -321,6 +367,28 @@ class DeviceSection(_Section):
                 "use a shorter one such as /run/muontra/kiosk.sock"
             )
         return value
+
+    @model_validator(mode="after")
+    def _one_site_key_source(self) -> Self:
+        if self.site_key_env is not None and self.site_key_file is not None:
+            _raise_if([("site_key_file", "set either site_key_env or site_key_file, not both")])
+        return self
+
+    def site_key(self) -> bytes | None:
+        """The site's secret key from site_key_env or site_key_file (None: none set).
+
+        SecretError when it is configured but cannot be read or is too short to
+        resist guessing.
+        """
+        value = _read_secret(self.site_key_env, self.site_key_file)
+        if value is None:
+            return None
+        if len(value.strip()) < MIN_SITE_KEY:
+            raise SecretError(
+                f"the site key must have at least {MIN_SITE_KEY} characters "
+                "(make one with `openssl rand -hex 32`)"
+            )
+        return value.strip().encode("utf-8")
 
     @field_validator("timezone")
     @classmethod
@@ -546,8 +614,12 @@ class PatronSection(_Section):
             "'nfc' (needs devices.card), 'typed' (on-screen keyboard)."
         ),
     )
+    id_pattern: str = _id_pattern(
+        "What a patron identifier (card text, barcode, QR code, typed id)"
+    )
 
     _identify_unique = field_validator("identify_by")(_unique)
+    _id_pattern_compiles = field_validator("id_pattern")(_compiles)
 
     @model_validator(mode="after")
     def _warning_before_timeout(self) -> Self:
@@ -595,6 +667,31 @@ class OfflineSection(_Section):
         return self
 
 
+class JournalSection(_Section):
+    """The device's journal of loans and returns, and what it keeps about patrons."""
+
+    retention_days: int = Field(
+        30,
+        ge=1,
+        le=3650,
+        description=(
+            "Days a finished transaction (who borrowed what) and a cached patron are kept; "
+            "then only the anonymous hourly statistics remain. Open, offline (not yet sent) "
+            "and conflicting transactions are kept until they are settled."
+        ),
+    )
+    pin_key_file: Path | None = Field(
+        None,
+        description=(
+            "File holding the key of the offline cache's PIN verifiers (at least 16 bytes, "
+            "readable only by the engine's user). A relative path is looked up in "
+            "$CREDENTIALS_DIRECTORY under systemd's LoadCredential=. Unset: the credential "
+            "'pin-key' if the unit loads one, else a key generated into data_dir/pin.key "
+            "(which a copy of the SD card also holds: see docs/privacy.md)."
+        ),
+    )
+
+
 class TagsSection(_Section):
     """Which RFID tags this device accepts as the library's items."""
 
@@ -613,8 +710,17 @@ class TagsSection(_Section):
     security_attempts: int = Field(
         3, ge=1, le=10, description="Tries to set or clear an item's security before giving up."
     )
+    item_id_pattern: str = _id_pattern("What an item id read from a tag or sent to renew")
+    security_retries: int = Field(
+        2,
+        ge=0,
+        le=10,
+        description="Times a failed security step is retried when the tag is seen again; "
+        "then the loan is undone (or the return left to staff).",
+    )
 
     _models_unique = field_validator("accept_models")(_unique)
+    _item_id_pattern_compiles = field_validator("item_id_pattern")(_compiles)
 
 
 class SmtpSection(_Section):
@@ -682,6 +788,25 @@ class MqttSection(_Section):
         pattern=r"^[^/+#\s]([^+#\s]*[^/+#\s])?$",
         description="First levels of every topic, e.g. 'muontra' or 'thuvien/hanoi'.",
     )
+    command_max_age: float = Field(
+        300.0,
+        gt=0,
+        le=7 * 24 * 3600,
+        description=(
+            "Seconds: a command from central monitoring dated longer ago than this is "
+            "refused as stale (a captured command cannot be replayed later). Keep the "
+            "device's clock set (NTP)."
+        ),
+    )
+    command_max_ahead: float = Field(
+        60.0,
+        ge=0,
+        le=24 * 3600,
+        description=(
+            "Seconds: a command dated further ahead of the device's clock than this is "
+            "refused (the clocks of central and the device may differ by this much)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -705,6 +830,15 @@ class GateSection(_Section):
         description="Outputs of devices.outputs switched on by an alarm.",
     )
     alarm_seconds: float = Field(3.0, gt=0, description="Seconds an alarm lasts.")
+    trusted_devices: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]] = Field(
+        default_factory=list,
+        description=(
+            "Device ids of this site's kiosks whose checkouts and returns, heard over "
+            "MQTT, the gate believes (grace_minutes, failed security writes), e.g. "
+            "['kiosk-01', 'kiosk-02']. Events of any other device, or of another site, "
+            "are ignored and logged. Needed with grace_minutes and [mqtt]."
+        ),
+    )
     grace_minutes: float = Field(
         0.0,
         ge=0,
@@ -722,6 +856,7 @@ class GateSection(_Section):
     )
 
     _readers_unique = field_validator("readers")(_unique)
+    _trusted_unique = field_validator("trusted_devices")(_unique)
 
     @field_validator("readers")
     @classmethod
@@ -757,6 +892,9 @@ class DeviceConfig(_Section):
         default_factory=OfflineSection, description="Lending while the ILS is down."
     )
     tags: TagsSection = Field(default_factory=TagsSection, description="Accepted tags.")
+    journal: JournalSection = Field(
+        default_factory=JournalSection, description="The journal: retention, the PIN key."
+    )
     receipts: ReceiptsSection = Field(default_factory=ReceiptsSection, description="Receipts.")
     mqtt: MqttSection | None = Field(None, description="Fleet monitoring over MQTT.")
     gate: GateSection | None = Field(None, description="The gate role.")
@@ -795,8 +933,35 @@ class DeviceConfig(_Section):
                 )
             if self.gate is not None:
                 problems.append(("gate", '[gate] is used only with role = "gate"'))
+        problems += self._mqtt_trust_problems()
         _raise_if(problems)
         return self
+
+    def _mqtt_trust_problems(self) -> list[tuple[str, str]]:
+        """What a device on MQTT needs: the fleet link must neither leak nor believe too much."""
+        if self.mqtt is None:
+            return []
+        if self.gate is not None:
+            if self.gate.grace_minutes > 0 and not self.gate.trusted_devices:
+                return [
+                    (
+                        "gate.trusted_devices",
+                        "grace_minutes needs the ids of this site's kiosks whose checkouts "
+                        'the gate may believe, e.g. trusted_devices = ["kiosk-01"]',
+                    )
+                ]
+            return []
+        device = self.device
+        if device.site_key_env is None and device.site_key_file is None:
+            return [
+                (
+                    "device.site_key_file",
+                    "a kiosk on MQTT needs the site's secret key (site_key_file or "
+                    "site_key_env), the same on every device of the site: it keys "
+                    "patron_ref, which leaves the device",
+                )
+            ]
+        return []
 
 
 # -- reading a file ---------------------------------------------------------------
@@ -913,6 +1078,12 @@ def secret_problems(
             field = "password_env" if section.password_env is not None else "password_file"
             key = f"{prefix}.{field}"
             found.append(ConfigProblem(key, find_line(lines, key), str(exc)))
+    try:
+        config.device.site_key()
+    except SecretError as exc:
+        field = "site_key_env" if config.device.site_key_env is not None else "site_key_file"
+        key = f"device.{field}"
+        found.append(ConfigProblem(key, find_line(lines, key), str(exc)))
     return found
 
 

@@ -23,14 +23,12 @@ from typing import Any
 
 from drivers.interfaces import DeviceError, TagReader
 from kiosk.engine.circulation import Circulation
+from kiosk.engine.loans import Holder, loan_holder
 from kiosk.ils.client import IlsClient
 from kiosk.ils.errors import IlsConnectionError
 from kiosk.journal.store import OPEN, Journal, Txn
-from protocols.sip2.codes import CirculationStatus
 
 log = logging.getLogger(__name__)
-
-ON_LOAN = {CirculationStatus.CHARGED, CirculationStatus.CHARGED_NOT_TO_BE_RECALLED}
 
 
 def _present(reader: TagReader, lock: threading.RLock) -> set[bytes] | None:
@@ -102,13 +100,19 @@ def _one(
             detail="answer lost in a restart; renew again",
         )
     if txn.kind == "checkout" and txn.state == "started":
-        status = ils.item_information(txn.item_id).circulation_status
-        if str(status) not in ON_LOAN:
+        # "On loan" is not enough: the item may be lent to someone else (at the desk, or
+        # this checkout was refused for them). Only a loan to this transaction's patron
+        # is this transaction's; otherwise the tag stays (or is made) secured.
+        holder, _info = loan_holder(ils, txn.item_id, txn.patron_id or "")
+        if holder is not Holder.PATRON:
             if all(uid in present for uid in txn.tag_uids):
                 circulation.secure_tags(txn.tag_uids, True)  # restore, in case
-            return journal.step(
-                txn.id, "cancelled", outcome="ils_unavailable", detail="no ILS loan after restart"
+            detail = (
+                "on loan to another patron in the ILS after restart"
+                if holder is Holder.SOMEONE_ELSE
+                else "no ILS loan after restart"
             )
+            return journal.step(txn.id, "cancelled", outcome="ils_unavailable", detail=detail)
         txn = journal.step(txn.id, "ils_ok", detail="loan found in the ILS after restart")
     if txn.kind == "checkin" and txn.state == "started":
         try:

@@ -24,7 +24,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from kiosk.ils.errors import IlsConnectionError, IlsLoginError, IlsTimeout
+from kiosk.ils.errors import IlsAnswerLost, IlsConnectionError, IlsLoginError, IlsTimeout
 from kiosk.ils.url import IlsSettings
 from protocols.sip2 import (
     ACSStatusResponse,
@@ -154,7 +154,7 @@ class SipConnection:
             except (_LinkLost, OSError) as exc:
                 self._close_socket()
                 if message.command not in IDEMPOTENT:
-                    raise IlsConnectionError(
+                    raise IlsAnswerLost(
                         f"the link to the ILS broke during {message.name}: {exc}; "
                         "it may or may not have been done"
                     ) from None

@@ -6,6 +6,20 @@ answers pseudo-APDUs of class 0xFF (PC/SC Part 3, storage cards):
 ``FF B0 P1 P2 Le`` read binary and ``FF D6 P1 P2 Lc data`` update binary, where
 for ISO 15693 tags P1-P2 is the block number and Le/Lc count bytes.
 
+The storage-card commands are all that many contactless readers offer for ISO
+15693 tags (the ubisys 7047 and many HID Omnikey and Identiv models): such a
+reader shows one tag, its data blocks, and nothing of AFI, EAS or system
+information, and answers the transparent session below with a bare status word
+(6A81 "function not supported"). The manuals agree on the addressing (ubisys
+7047 reference section 7.5.3 for ISO 15693 memory tags, Identiv SCL3711 V1.3
+section 6.2 for storage cards): P1 the high byte and P2 the low byte of the
+first block, Le (Lc) the byte count in whole blocks; some readers take one block
+per read binary and answer 6C XX (XX the bytes they will give) to anything
+longer. For a range past the end of the memory they answer 62 82 (with the
+blocks that exist), 6A 82 (the first block does not exist) or 6B 00 (the range
+runs past it); for a block that cannot be changed 69 81 or 69 82.
+:func:`parse_read_binary` and :func:`parse_update_binary` read them in that sense.
+
 Everything else (AFI, EAS, system information) needs the raw air interface.
 The layout of that "transparent exchange" follows the ACS reference manuals of
 the ACR1552U series (V1.03) and ACM1252U-Y3 (V1.03, section 5.2.3, "Transparent
@@ -238,6 +252,70 @@ def parse_response(raw: bytes) -> ResponseApdu:
 
 def response(data: bytes = b"", sw: int = SW_OK) -> bytes:
     return ResponseApdu(data, sw).encode()
+
+
+_STORAGE: dict[int, StatusKind] = {
+    0x6282: StatusKind.NO_SUCH_BLOCK,  # end of memory before Le bytes
+    0x6A82: StatusKind.NO_SUCH_BLOCK,  # the first block does not exist
+    0x6B00: StatusKind.NO_SUCH_BLOCK,  # the block range runs past the memory
+    0x6981: StatusKind.LOCKED,  # the block cannot be changed (incompatible with the "file")
+    0x6982: StatusKind.LOCKED,
+}
+"""What the status words of read/update binary mean for an ISO 15693 tag's blocks."""
+
+
+def storage_status_kind(sw: int) -> StatusKind:
+    """The meaning of a read/update binary status word (see the module notes)."""
+    return _STORAGE.get(sw) or status_kind(sw)
+
+
+def _storage_failure(sw: int, what: str) -> PcscApduError:
+    kind = storage_status_kind(sw)
+    message = f"{what}: {sw:04X} {kind.value}"
+    if sw >> 8 == 0x6C:
+        message += f" (the reader reads {sw & 0xFF or 256} bytes at a time)"
+    return PcscApduError(message, sw=sw, kind=kind)
+
+
+def parse_read_binary(raw: bytes, length: int, what: str = "read binary") -> bytes:
+    """The ``length`` bytes a read binary asked for; anything else raises PcscApduError.
+
+    A reader that gives fewer bytes with 90 00, or more, has not answered this
+    command (a garbled or foreign answer): its data is not used.
+    """
+    answer = parse_response(raw)
+    if answer.sw != SW_OK:
+        raise _storage_failure(answer.sw, what)
+    if len(answer.data) != length:
+        raise PcscApduError(f"{what}: {len(answer.data)} bytes, asked {length}")
+    return answer.data
+
+
+def parse_update_binary(raw: bytes, what: str = "update binary") -> None:
+    """Raises PcscApduError unless the answer is a plain 90 00."""
+    answer = parse_response(raw)
+    if answer.sw != SW_OK:
+        raise _storage_failure(answer.sw, what)
+    if answer.data:
+        raise PcscApduError(f"{what}: {len(answer.data)} unexpected data bytes with 90 00")
+
+
+def wanted_length(error: PcscApduError) -> int | None:
+    """For a 6C XX answer, the length the reader accepts (XX, 00 meaning 256)."""
+    if error.sw is None or error.sw >> 8 != 0x6C:
+        return None
+    return error.sw & 0xFF or 256
+
+
+def is_bare_refusal(raw: bytes) -> bool:
+    """An answer of nothing but a status word that says "not this command": how a reader
+    without the transparent session answers it (6A81, 6D00, 6E00, 6B00, …)."""
+    return (
+        len(raw) == 2
+        and int.from_bytes(raw, "big") != SW_OK
+        and status_kind(int.from_bytes(raw, "big"))
+        in (StatusKind.NOT_SUPPORTED, StatusKind.WRONG_PARAMETERS)
+    )
 
 
 def parse_uid(raw: bytes) -> bytes:

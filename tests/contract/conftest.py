@@ -15,7 +15,7 @@ import pytest
 
 from tests.contract.rigs.base import Rig
 
-BACKENDS = ["sim", "feig", "threem", "pcsc"]
+BACKENDS = ["sim", "feig", "threem", "pcsc", "pcsc_storage"]
 
 
 @pytest.fixture(params=BACKENDS)

@@ -24,4 +24,7 @@ class Rig:
     replug: Callable[[], None]
     """Bring it back, at the same URL."""
     features: set[str] = field(default_factory=set)
-    """Optional abilities the cases may rely on: "eas", "lock_afi"."""
+    """Optional abilities the cases may rely on: "anticollision" (every tag of the field,
+    not only the one a PC/SC reader shows as its card), "air" (system information and
+    AFI), "eas", "lock_afi". A reader without one must refuse it with a TagError,
+    never answer as if it had done it."""

@@ -42,7 +42,7 @@ import pytest
 from drivers.registry import open_device
 from drivers.sim.field import SimTag, TagField
 from tests.contract.rigs.base import Rig
-from tests.contract.rigs.vpcd_card import VirtualTagCard
+from tests.contract.rigs.vpcd_card import LogicFactory, TagCardLogic, VirtualTagCard
 
 log = logging.getLogger(__name__)
 
@@ -281,8 +281,19 @@ def _skip_reason() -> str | None:
     return None
 
 
+TRANSPARENT_FEATURES = frozenset({"anticollision", "air", "eas", "lock_afi"})
+"""What a reader with the transparent session reaches: every tag, AFI, EAS, system info."""
+
+
 @contextmanager
-def rig(tmp_path: Path) -> Iterator[Rig]:
+def rig(
+    tmp_path: Path,
+    logic: LogicFactory = TagCardLogic,
+    name: str = "pcsc",
+    features: frozenset[str] = TRANSPARENT_FEATURES,
+    url: str = URL,
+) -> Iterator[Rig]:
+    """The rig around one kind of contactless reader, played by ``logic``."""
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
@@ -305,7 +316,7 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
             if not _can_unshare() and not socket_path().exists():
                 pytest.skip("pcscd ignores PCSCLITE_CSOCK_NAME and no mount namespace is allowed")
             raise RuntimeError(f"private pcscd did not show {READER!r}; its log:\n{tail}")
-        card = VirtualTagCard(field, pcscd.port)
+        card = VirtualTagCard(field, pcscd.port, logic=logic)
         field.card = card
         card.start()
         plugged = True
@@ -332,14 +343,14 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
     field.sync = sync
     try:
         start()
-        reader = open_device(URL)
+        reader = open_device(url)
         yield Rig(
-            name="pcsc",
+            name=name,
             reader=reader,
             field=field,
             unplug=stop,
             replug=start,
-            features={"eas", "lock_afi"},
+            features=set(features),
         )
     finally:
         field.sync = None

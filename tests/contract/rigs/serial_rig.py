@@ -26,7 +26,14 @@ def serial_rig(
     peer = SerialPeer(link, field, parser_factory, firmware_factory(field)).start()
     reader = open_device(url(link))
     try:
-        yield Rig(name, reader, field, peer.unplug, peer.start, {"eas", "lock_afi"})
+        yield Rig(
+            name,
+            reader,
+            field,
+            peer.unplug,
+            peer.start,
+            {"anticollision", "air", "eas", "lock_afi"},
+        )
     finally:
         reader.close()
         peer.stop()

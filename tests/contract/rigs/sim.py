@@ -24,7 +24,7 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
         field.faults.unplugged = False
 
     try:
-        yield Rig("sim", reader, field, unplug, replug, {"eas", "lock_afi"})
+        yield Rig("sim", reader, field, unplug, replug, {"anticollision", "air", "eas", "lock_afi"})
     finally:
         reader.close()
         TagField.forget(name)

@@ -12,6 +12,15 @@ a removal); pseudo-APDUs reach it, and transparent-session exchanges reach any
 tag of the field by the raw ISO 15693 request they carry. A tag that stays
 silent in the model (gone, missed, EAS alarm while not secured) stays silent on
 the air, which the reader reports as "no response from ICC".
+
+:class:`StorageCardLogic` plays the other kind of contactless reader (ACR122U,
+many Identiv and Omnikey models with their ISO 15693 firmware): it answers the
+PC/SC Part 3 storage-card commands only (get UID, read binary and update binary,
+P1-P2 the block number, Le/Lc whole blocks) and refuses the transparent session
+with a bare 6A81 "function not supported". Its status words follow the readers'
+manuals: 6A82 when the first block is past the end, 6B00 when the range runs
+past it, 6981 for a locked block, 6C<block size> to a reader that reads one block
+at a time (``one_block_per_read``) when asked for more.
 """
 
 from __future__ import annotations
@@ -223,6 +232,68 @@ class TagCardLogic:
         return air.error_response(ERR_NOT_SUPPORTED)
 
 
+class StorageCardLogic(TagCardLogic):
+    """A reader with the storage-card commands only: no transparent session, one tag."""
+
+    one_block_per_read = False
+
+    def _transparent(self, command: pcsc.CommandApdu) -> bytes:
+        return pcsc.response(sw=0x6A81)
+
+    def _range(self, command: pcsc.CommandApdu, length: int) -> tuple[int, int] | bytes:
+        """The first block and the block count, or the status word refusing them."""
+        if length == 0 or length % BLOCK_SIZE:
+            return pcsc.response(sw=0x6700)
+        block = command.p1 << 8 | command.p2
+        try:
+            block_count = self.field.system_info(self.uid).block_count
+        except TagGone:
+            return pcsc.response(sw=0x6300)
+        if block >= block_count:
+            return pcsc.response(sw=0x6A82)
+        if block + length // BLOCK_SIZE > block_count:
+            return pcsc.response(sw=0x6B00)
+        return block, length // BLOCK_SIZE
+
+    def _read_binary(self, command: pcsc.CommandApdu) -> bytes:
+        length = command.le or 0
+        if self.one_block_per_read and length > BLOCK_SIZE:
+            return pcsc.response(sw=0x6C00 | BLOCK_SIZE)
+        span = self._range(command, length)
+        if isinstance(span, bytes):
+            return span
+        try:
+            return pcsc.response(self.field.read_blocks(self.uid, *span))
+        except TagGone:
+            return pcsc.response(sw=0x6300)
+        except TagRefused:
+            return pcsc.response(sw=0x6981)
+
+    def _update_binary(self, command: pcsc.CommandApdu) -> bytes:
+        span = self._range(command, len(command.data))
+        if isinstance(span, bytes):
+            return span
+        first, count = span
+        try:
+            for i in range(count):
+                chunk = command.data[i * BLOCK_SIZE : (i + 1) * BLOCK_SIZE]
+                self.field.write_block(self.uid, first + i, chunk)
+        except TagGone:
+            return pcsc.response(sw=0x6300)
+        except TagRefused:
+            return pcsc.response(sw=0x6981)
+        return pcsc.response()
+
+
+class SingleBlockStorageCardLogic(StorageCardLogic):
+    """The storage-card reader that insists on Le = one block (6C04 otherwise)."""
+
+    one_block_per_read = True
+
+
+LogicFactory = Callable[[TagField, bytes], TagCardLogic]
+
+
 def _system_info(tag: SimTag) -> bytes:
     return air.SystemInfo(
         uid=tag.uid,
@@ -242,9 +313,17 @@ class VirtualTagCard:
     removed) and connects again for the new tag. ``stop()`` ends both threads.
     """
 
-    def __init__(self, field: TagField, port: int, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        field: TagField,
+        port: int,
+        host: str = "127.0.0.1",
+        logic: LogicFactory = TagCardLogic,
+    ) -> None:
         self.field = field
         self.address = (host, port)
+        self.logic = logic
+        """Makes the APDU logic of each connection: which kind of reader is played."""
         self._stopping = threading.Event()
         self._sock: socket.socket | None = None
         self._uid: bytes | None = None
@@ -332,7 +411,7 @@ class VirtualTagCard:
         sock.settimeout(None)
         self._changed(sock, uid, powered=False)
         thread = threading.Thread(
-            target=self._serve, args=(sock, TagCardLogic(self.field, uid)), daemon=True
+            target=self._serve, args=(sock, self.logic(self.field, uid)), daemon=True
         )
         self._threads = [t for t in self._threads if t.is_alive()]
         self._threads.append(thread)
