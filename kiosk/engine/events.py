@@ -51,9 +51,12 @@ class EventBus:
                 _empty(subscriber)
         # Outside the lock: the callback may close a socket or publish.
         for subscriber, on_overflow in overflowed:
-            log.warning("an event subscriber fell %d events behind; dropped it", subscriber.maxsize)
             if on_overflow is not None:
-                on_overflow()
+                on_overflow()  # says why, in its owner's words
+            else:
+                log.warning(
+                    "an event subscriber fell %d events behind; dropped", subscriber.maxsize
+                )
         return event
 
     def subscribe(

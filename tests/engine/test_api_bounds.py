@@ -261,3 +261,37 @@ def test_connections_beyond_the_limit_are_answered_busy(kiosk: Kiosk) -> None:
     wait_for(served, BOUND, "a connection served after one closed")
     for sock in held:
         sock.close()
+
+
+def test_the_api_client_hangs_up_on_an_endless_answer(tmp_path: Path) -> None:
+    """ApiClient (scripts, tests, the scenario runner) caps what it takes from a peer."""
+    from kiosk.engine.api import ApiClient
+    from kiosk.jsonlines import MAX_ANSWER_LINE
+
+    path = tmp_path / "fake.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(1)
+    accepted: list[socket.socket] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        accepted.append(conn)
+        conn.recv(4096)
+        with contextlib.suppress(OSError):
+            for _ in range(MAX_ANSWER_LINE // 65536 + 2):  # the limit and a bit, no newline
+                conn.sendall(b"x" * 65536)
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    client = ApiClient(path, timeout=BOUND)
+    try:
+        with pytest.raises(ConnectionError):
+            client.call("ping")
+        assert client.closed
+    finally:
+        client.close()
+        server.join(BOUND)
+        for conn in accepted:
+            conn.close()
+        listener.close()
