@@ -372,15 +372,17 @@ class MqttLink:
             else:
                 self._set_state(LinkState.OFFLINE, f"the broker refused the connection: {reason}")
             return
-        self._direct(
-            self.topic(Channel.STATE), self._state_payload("online", self._connected_at), 1, True
-        )
         s = self.settings
+        # Subscribe before the birth: the broker handles one client's packets in order, so
+        # whoever sees this device online can command it at once and be heard.
         if self.on_command is not None:
             client.subscribe(topics.commands_filter(s.prefix, s.site, s.device), qos=1)
         if self.on_site_event is not None:
             for kind in self.site_event_kinds:
                 client.subscribe(f"{s.prefix}/{topics.SCHEMA}/{s.site}/+/events/{kind}", qos=1)
+        self._direct(
+            self.topic(Channel.STATE), self._state_payload("online", self._connected_at), 1, True
+        )
         self._set_state(LinkState.ONLINE)
         self.outbox.poke()
 

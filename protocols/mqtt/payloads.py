@@ -524,7 +524,7 @@ def event_from_engine(
             return None
         if item_kind in ("checkout", "checkin"):
             kind = item_kind
-        elif outcome in _ITEM_ERRORS:
+        elif isinstance(outcome, str) and outcome in _ITEM_ERRORS:  # a list is not hashable
             kind, extra = "error", {"reason": outcome}
         else:
             return None
