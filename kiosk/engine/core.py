@@ -893,13 +893,17 @@ class Engine:
             return
         if result["success"] and result["kind"] == "checkout" and not result["offline"]:
             result = self._with_due_date(result)
-        summary = self.last_summary
-        if summary is not None and any(i.get("txn") == txn_id for i in summary["items"]):
-            items = [result if i.get("txn") == txn_id else i for i in summary["items"]]
-            self.last_summary = {**summary, **_counts(items), "items": items}
-        session = self.session
-        if session is not None and session.items.get(result["item_id"], {}).get("txn") == txn_id:
-            self._on_result(result)
+        with self.lock:  # (the ILS was asked above, outside it)
+            summary = self.last_summary
+            if summary is not None and any(i.get("txn") == txn_id for i in summary["items"]):
+                items = [result if i.get("txn") == txn_id else i for i in summary["items"]]
+                self.last_summary = {**summary, **_counts(items), "items": items}
+            session = self.session
+            if (
+                session is not None
+                and session.items.get(result["item_id"], {}).get("txn") == txn_id
+            ):
+                self._result(result)
 
     def _with_due_date(self, result: dict[str, Any]) -> dict[str, Any]:
         """The due date and title the journal could not record, from the ILS itself."""
