@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     # all the time; a shorter switch interval keeps an answer that has arrived
     # from waiting behind another thread's slice (the default is 5 ms).
     sys.setswitchinterval(0.0005)
+    from kiosk.config.model import SecretError
     from kiosk.journal.integrity import JournalDamaged
     from kiosk.journal.pin_verifier import PinKeyError
     from kiosk.journal.store import JournalUnavailable
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         engine = Engine(config)
     except JournalDamaged as damaged:
         return serve_damaged(config, args, damaged)
-    except (JournalUnavailable, PinKeyError) as error:
+    except (JournalUnavailable, PinKeyError, SecretError) as error:
         print(f"muontra kiosk: {error}", file=sys.stderr)
         return 3
     service = Service("kiosk", args.config)

@@ -10,6 +10,8 @@ share references, another site's key gives others.
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,3 +74,24 @@ def test_the_site_key_makes_one_ref_per_site(tmp_path: Path) -> None:
     other.write_text("a7" * 32 + "\n")
     with engine(tmp_path / "kiosk-3", f'site_key_file = "{other}"') as three:
         assert identified_ref(three, "P0001") != ref
+
+
+def test_a_damaged_device_key_stops_the_daemon_with_a_sentence_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    """The kiosk never replaces a damaged key by itself (every PIN lockout would be
+    forgotten): it stops with exit code 3 and says what to do, for systemd's journal."""
+    config = write_config(tmp_path, 9)
+    data = tmp_path / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    (data / "patron-ref.key").write_bytes(b"short")
+    done = subprocess.run(
+        [sys.executable, "-m", "muontra", "kiosk", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 3
+    assert "damaged" in done.stderr and "site_key_file" in done.stderr
+    assert "Traceback" not in done.stderr
