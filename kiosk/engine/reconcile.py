@@ -26,7 +26,7 @@ from drivers.interfaces import DeviceError, TagReader
 from kiosk.engine.circulation import Circulation
 from kiosk.engine.loans import Holder, loan_holder
 from kiosk.ils.client import IlsClient
-from kiosk.ils.errors import IlsConnectionError
+from kiosk.ils.errors import IlsConnectionError, IlsRequestRefused
 from kiosk.journal.store import OPEN, Journal, Txn
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,9 @@ def reconcile(
         except IlsConnectionError:
             log.info("reconcile: ILS unreachable; %s %s stays open", txn.kind, txn.id)
             continue
+        except IlsRequestRefused as refused:
+            # Never sendable (an id journaled unchecked by an older version): staff decide.
+            after = journal.step(txn.id, "conflict", detail=str(refused))
         if after is not None and after.state != txn.state:
             report.append(
                 {

@@ -20,6 +20,7 @@ from typing import Any
 
 from kiosk.engine.loans import Holder, loan_holder, on_loan
 from kiosk.ils.client import IlsClient
+from kiosk.ils.errors import IlsRequestRefused
 from kiosk.journal.store import Journal, Txn
 from protocols.sip2 import ItemInformationResponse
 from protocols.sip2.codes import CirculationStatus
@@ -59,10 +60,15 @@ def replay_offline(journal: Journal, ils: IlsClient) -> list[dict[str, Any]]:
     """Replay what is waiting; raises IlsConnectionError when the ILS is still away."""
     done: list[dict[str, Any]] = []
     for txn in journal.in_states({"offline_done"}):
-        if txn.kind == "checkout":
-            state, message = _replay_checkout(ils, txn)
-        else:
-            state, message = _replay_checkin(ils, txn)
+        try:
+            if txn.kind == "checkout":
+                state, message = _replay_checkout(ils, txn)
+            else:
+                state, message = _replay_checkin(ils, txn)
+        except IlsRequestRefused as refused:
+            # An id an older version journaled unchecked: it can never be sent, so it
+            # goes to staff instead of stopping every later replay behind it.
+            state, message = "conflict", str(refused)
         journal.step(txn.id, state, ils_message=message or None)
         if state == "conflict":
             journal.count(f"{txn.kind}_conflict")

@@ -24,7 +24,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from kiosk.ils.errors import IlsAnswerLost, IlsConnectionError, IlsLoginError, IlsTimeout
+from kiosk.ils.errors import (
+    IlsAnswerLost,
+    IlsConnectionError,
+    IlsLoginError,
+    IlsRequestRefused,
+    IlsTimeout,
+)
 from kiosk.ils.url import IlsSettings
 from protocols.sip2 import (
     ACSStatusResponse,
@@ -32,6 +38,7 @@ from protocols.sip2 import (
     LoginResponse,
     Message,
     SCStatusRequest,
+    SIP2Error,
 )
 from protocols.sip2.client import (
     ClientConnection,
@@ -266,7 +273,11 @@ class SipConnection:
         sock = self._sock
         if sock is None:
             raise _LinkLost("not connected")
-        sock.sendall(self.link.send(message))
+        try:
+            request = self.link.send(message)
+        except SIP2Error as refused:  # encoded before anything is written: the link is intact
+            raise IlsRequestRefused(f"{message.name} not sent: {refused}") from None
+        sock.sendall(request)
         deadline = self._monotonic() + self.settings.timeout
         received = bytearray()
         while True:

@@ -22,5 +22,14 @@ class IlsTimeout(IlsAnswerLost):
     """The ILS did not answer in time."""
 
 
+class IlsRequestRefused(IlsError):
+    """The request was never sent: a value in it would have forged SIP2 (a CR, LF, ``|``
+    or other control character), so the encoder refused it.
+
+    Retrying cannot help; a transaction carrying such a value (from a journal an
+    older version wrote) goes to staff as a conflict.
+    """
+
+
 class IlsLoginError(IlsError):
     """The ILS refused the SIP2 login (93): wrong user id, password or location."""
