@@ -100,13 +100,20 @@ class _Handler(socketserver.StreamRequestHandler):
         connection: socket.socket = self.request
 
         def send(message: dict[str, Any]) -> bool:
-            data = (json.dumps(message, ensure_ascii=False, default=str) + "\n").encode()
+            try:
+                text = json.dumps(message, ensure_ascii=False, default=str)
+            except (RecursionError, ValueError):
+                # An answer nested too deeply to write (a result our command built):
+                # say so rather than drop the connection.
+                log.error("an answer could not be encoded")
+                text = json.dumps({"ok": False, "error": {"code": "internal"}})
+            data = (text + "\n").encode()
             with write_lock:
                 try:
                     self.wfile.write(data)
                     self.wfile.flush()
                     return True
-                except OSError:
+                except (OSError, ValueError):  # ValueError: the connection has ended
                     return False
 
         def forward(events: queue.Queue[dict[str, Any]]) -> None:
@@ -160,6 +167,11 @@ class _Handler(socketserver.StreamRequestHandler):
                     continue
                 except ValueError:
                     send({"ok": False, "error": {"code": "bad_json"}})
+                    continue
+                ident = request.get("id")
+                if isinstance(ident, (dict, list)):
+                    # The id is echoed in the answer: only a number or a string is kept.
+                    send({"ok": False, "error": {"code": "bad_request", "en": "id: not a value"}})
                     continue
                 if request.get("cmd") == "subscribe":
                     if subscription is None:

@@ -122,6 +122,11 @@ def test_deeply_nested_json_is_a_bad_request_and_the_connection_stays(kiosk: Kio
         "ok": True,
         "result": {"pong": True},
     }
+    # An id the parser takes but that is too deep to echo back.
+    deep_id = b'{"id": ' + b"[" * 980 + b"]" * 980 + b', "cmd": "ping"}\n'
+    answer = ask(sock, deep_id)
+    assert answer["ok"] is False and answer["error"]["code"] == "bad_request"
+    assert ask(sock, b'{"id": 3, "cmd": "ping"}\n')["result"] == {"pong": True}
     sock.close()
 
 
