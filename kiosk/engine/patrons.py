@@ -7,17 +7,12 @@ as the site configured ("first": "Hương", "initials": "N. T. H.").
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from kiosk.engine.identifiers import lock_key
 from kiosk.patron_ref import PatronRefs
-
-PBKDF2_ROUNDS = 120_000
 
 
 def mask_name(name: str, style: str) -> str:
@@ -31,20 +26,6 @@ def mask_name(name: str, style: str) -> str:
     # Vietnamese names put the given name last; Western ones first. The ILS sends
     # "Family Given" for Vietnamese patrons, so the last word is what they are called.
     return words[-1]
-
-
-def hash_pin(pin: str, salt: bytes | None = None) -> str:
-    salt = salt or os.urandom(16)
-    digest = hashlib.pbkdf2_hmac("sha256", pin.encode(), salt, PBKDF2_ROUNDS)
-    return f"{salt.hex()}${digest.hex()}"
-
-
-def pin_matches(pin: str, stored: str | None) -> bool:
-    if not stored or "$" not in stored:
-        return False
-    salt, _, expected = stored.partition("$")
-    digest = hashlib.pbkdf2_hmac("sha256", pin.encode(), bytes.fromhex(salt), PBKDF2_ROUNDS)
-    return hmac.compare_digest(digest.hex(), expected)
 
 
 @dataclass

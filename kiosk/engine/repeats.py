@@ -14,7 +14,7 @@ from typing import Any
 
 from kiosk.engine.circulation import Item
 from kiosk.engine.loans import Holder, loan_holder, on_loan
-from kiosk.engine.texts import both
+from kiosk.engine.settled import txn_result
 from kiosk.ils.client import IlsClient
 from kiosk.ils.errors import IlsError
 from kiosk.journal.store import Journal, Txn
@@ -60,18 +60,4 @@ def already_returned(journal: Journal, ils: IlsClient, item: Item) -> Txn | None
 
 def earlier_result(txn: Txn, outcome: str, *, success: bool) -> dict[str, Any]:
     """The item's line on screen, from the journal's record of what was done."""
-    return {
-        "kind": txn.kind,
-        "item_id": txn.item_id,
-        "txn": txn.id,
-        "state": txn.state,
-        "outcome": outcome,
-        "message": both(outcome),
-        "title": txn.title,
-        "due_date": txn.due_date,
-        "ils_message": txn.ils_message,
-        "offline": txn.offline,
-        "uids": [uid.hex() for uid in txn.tag_uids],
-        "success": success,
-        "earlier": True,
-    }
+    return txn_result(txn, outcome, success=success, earlier=True)

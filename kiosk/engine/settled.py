@@ -35,11 +35,9 @@ def _outcome(txn: Txn) -> str | None:
     return None  # still open: still being checked
 
 
-def settled_result(txn: Txn) -> dict[str, Any] | None:
-    """The item result for ``txn`` at rest, or None while it is still open."""
-    outcome = _outcome(txn)
-    if outcome is None:
-        return None
+def txn_result(txn: Txn, outcome: str, *, success: bool, **marks: bool) -> dict[str, Any]:
+    """The item's line on screen, from the journal's record of ``txn``; ``marks`` say
+    where it comes from (``earlier``: done before a restart; ``settled_later``)."""
     return {
         "kind": txn.kind,
         "item_id": txn.item_id,
@@ -52,7 +50,20 @@ def settled_result(txn: Txn) -> dict[str, Any] | None:
         "ils_message": txn.ils_message,
         "offline": txn.offline,
         "uids": [uid.hex() for uid in txn.tag_uids],
-        "flagged": txn.state == "flagged",
-        "success": outcome in SUCCESS,
-        "settled_later": True,
+        "success": success,
+        **marks,
     }
+
+
+def settled_result(txn: Txn) -> dict[str, Any] | None:
+    """The item result for ``txn`` at rest, or None while it is still open."""
+    outcome = _outcome(txn)
+    if outcome is None:
+        return None
+    return txn_result(
+        txn,
+        outcome,
+        success=outcome in SUCCESS,
+        flagged=txn.state == "flagged",
+        settled_later=True,
+    )

@@ -14,31 +14,15 @@ import logging
 import select
 import socket
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kiosk.ils.sim.server import SimServerThread
-from kiosk.ils.sim.store import Store
 from kiosk.jsonlines import MAX_LINE, SUBSCRIBER_LIMIT
-from tests.engine.harness import Kiosk, ils_simulator, wait_for, write_config
+from tests.engine.harness import Kiosk, wait_for
 
 BOUND = 10.0  # a wait this long only happens when the test fails
-
-
-@pytest.fixture
-def ils(tmp_path: Path) -> Iterator[tuple[SimServerThread, Store]]:
-    with ils_simulator(tmp_path / "ils.sqlite") as running:
-        yield running
-
-
-@pytest.fixture
-def kiosk(tmp_path: Path, ils: tuple[SimServerThread, Store]) -> Iterator[Kiosk]:
-    k = Kiosk(write_config(tmp_path, ils[0].port))
-    yield k
-    k.close()
 
 
 def raw_socket(kiosk: Kiosk) -> socket.socket:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,20 +11,7 @@ from drivers.sim.field import uid_for
 from kiosk.engine.api import CommandFailed
 from kiosk.ils.sim.server import SimServerThread
 from kiosk.ils.sim.store import Store
-from tests.engine.harness import Kiosk, ils_simulator, write_config
-
-
-@pytest.fixture
-def ils(tmp_path: Path) -> Iterator[tuple[SimServerThread, Store]]:
-    with ils_simulator(tmp_path / "ils.sqlite") as running:
-        yield running
-
-
-@pytest.fixture
-def kiosk(tmp_path: Path, ils: tuple[SimServerThread, Store]) -> Iterator[Kiosk]:
-    k = Kiosk(write_config(tmp_path, ils[0].port))
-    yield k
-    k.close()
+from tests.engine.harness import Kiosk, write_config
 
 
 def login(kiosk: Kiosk, patron: str = "P0001", pin: str = "1234") -> dict[str, object]:

@@ -25,20 +25,7 @@ from kiosk.ils.sim.server import Session, SimServerThread
 from kiosk.ils.sim.sip2_mapping import SipMapping
 from kiosk.ils.sim.store import Store
 from protocols.sip2 import Message, checksum
-from tests.engine.harness import Kiosk, ils_simulator, write_config
-
-
-@pytest.fixture
-def ils(tmp_path: Path) -> Iterator[tuple[SimServerThread, Store]]:
-    with ils_simulator(tmp_path / "ils.sqlite") as running:
-        yield running
-
-
-@pytest.fixture
-def kiosk(tmp_path: Path, ils: tuple[SimServerThread, Store]) -> Iterator[Kiosk]:
-    k = Kiosk(write_config(tmp_path, ils[0].port))
-    yield k
-    k.close()
+from tests.engine.harness import Kiosk, write_config
 
 
 def refused(kiosk: Kiosk, command: str, **args: Any) -> str:

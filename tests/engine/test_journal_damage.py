@@ -11,7 +11,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -21,13 +20,7 @@ from kiosk.engine.api import ApiClient, CommandFailed
 from kiosk.ils.sim.server import SimServerThread
 from kiosk.ils.sim.store import Store
 from kiosk.journal.store import Journal
-from tests.engine.harness import KioskProcess, ils_simulator, wait_for, write_config
-
-
-@pytest.fixture
-def ils(tmp_path: Path) -> Iterator[tuple[SimServerThread, Store]]:
-    with ils_simulator(tmp_path / "ils.sqlite") as running:
-        yield running
+from tests.engine.harness import KioskProcess, wait_for, write_config
 
 
 def _journal_cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -15,7 +15,6 @@ remounted read-only.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from kiosk.ils.sim.store import Store
 from kiosk.journal.store import Journal
 from kiosk.receipts.qr import parse_qr_payload
 from protocols.sip2.codes import CirculationStatus
-from tests.engine.harness import Kiosk, ils_simulator, write_config
+from tests.engine.harness import Kiosk, write_config
 
 UNLIMITED = 1_073_741_823
 
@@ -96,12 +95,6 @@ class FillingIls:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
-
-
-@pytest.fixture
-def ils(tmp_path: Path) -> Iterator[tuple[SimServerThread, Store]]:
-    with ils_simulator(tmp_path / "ils.sqlite") as running:
-        yield running
 
 
 def _kiosk(tmp_path: Path, port: int, failure: str) -> tuple[Kiosk, Disk]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,13 +10,7 @@ import pytest
 from kiosk.engine.api import CommandFailed
 from kiosk.ils.sim.server import SimServerThread
 from kiosk.ils.sim.store import Store
-from tests.engine.harness import Kiosk, ils_simulator, wait_for, write_config
-
-
-@pytest.fixture
-def ils(tmp_path: Path) -> Iterator[tuple[SimServerThread, Store]]:
-    with ils_simulator(tmp_path / "ils.sqlite") as running:
-        yield running
+from tests.engine.harness import Kiosk, wait_for, write_config
 
 
 def _cached(journal: Path) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,13 +9,7 @@ import pytest
 
 from kiosk.ils.sim.server import SimServerThread
 from kiosk.ils.sim.store import Store
-from tests.engine.harness import Kiosk, ils_simulator, wait_for, write_config
-
-
-@pytest.fixture
-def ils(tmp_path: Path) -> Iterator[tuple[SimServerThread, Store]]:
-    with ils_simulator(tmp_path / "ils.sqlite") as running:
-        yield running
+from tests.engine.harness import Kiosk, wait_for, write_config
 
 
 def test_loans_are_forgotten_after_retention_and_statistics_stay(

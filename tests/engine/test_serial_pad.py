@@ -19,7 +19,7 @@ from kiosk.ils.sim.store import Store
 from protocols.readers.feig import FeigParser
 from protocols.readers.threem import ThreeMParser
 from protocols.sip2.codes import CirculationStatus
-from tests.engine.harness import Kiosk, ils_simulator, write_config
+from tests.engine.harness import Kiosk, write_config
 
 READERS = {
     # Even parity, as FEIG readers ship, cannot be set twice on one pty (Linux: EINVAL);
@@ -28,12 +28,6 @@ READERS = {
     "3m": ("3m+serial://{link}?baud=19200", ThreeMParser, ThreeMFirmware, SerialLine(19200)),
 }
 ITEMS = ("B0001", "B0002", "B0003")
-
-
-@pytest.fixture
-def ils(tmp_path: Path) -> Iterator[tuple[SimServerThread, Store]]:
-    with ils_simulator(tmp_path / "ils.sqlite") as running:
-        yield running
 
 
 @pytest.fixture(params=sorted(READERS))
