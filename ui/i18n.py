@@ -81,6 +81,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "vi": "Đã mượn {ok} tài liệu, {failed} không mượn được",
         "en": "{ok} items checked out, {failed} not",
     },
+    "summary_checking": {
+        "vi": "; {checking} tài liệu đang được kiểm tra với thư viện",
+        "en": "; {checking} being checked with the library",
+    },
     "receipt_print": {"vi": "In", "en": "Print"},
     "receipt_email": {"vi": "Gửi e-mail", "en": "E-mail"},
     "receipt_qr": {"vi": "Mã QR", "en": "QR code"},

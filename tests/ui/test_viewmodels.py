@@ -139,6 +139,16 @@ def test_session_items_idle_and_the_end() -> None:
     assert vm.snapshot()["goodbye_reason"] == "Phiên đã kết thúc vì không có thao tác"
 
 
+def test_the_summary_says_what_is_still_being_checked() -> None:
+    vm = connected(FakeEngine())
+    vm.summary = {"checked_out": 1, "failed": 0, "being_checked": 2}
+    assert vm.snapshot()["summary"] == (
+        "Đã mượn 1 tài liệu, 0 không mượn được; 2 tài liệu đang được kiểm tra với thư viện"
+    )
+    vm.summary = {"checked_out": 3, "failed": 1, "being_checked": 0}
+    assert vm.snapshot()["summary"] == "Đã mượn 3 tài liệu, 1 không mượn được"
+
+
 def test_the_engine_away_means_out_of_service() -> None:
     fake = FakeEngine()
     vm = connected(fake)

@@ -127,14 +127,7 @@ class KioskViewModel:
             "can_return": self.role in ("both", "return"),
             "can_borrow": self.role != "return",
             "account": self._account_view(),
-            "summary": tr(
-                "summary_line",
-                lang,
-                ok=summary.get("checked_out", 0),
-                failed=summary.get("failed", 0),
-            )
-            if self.summary
-            else "",
+            "summary": self._summary_text(summary, lang) if self.summary else "",
             "email_available": bool(summary.get("email_available")),
             "qr": self.qr_svg,
             "busy": self.busy,
@@ -146,6 +139,16 @@ class KioskViewModel:
             "staff_status": self._status_view(),
             "staff_available": self.staff_gate.available,
         }
+
+    @staticmethod
+    def _summary_text(summary: dict[str, Any], lang: str) -> str:
+        """Lent, not lent, and (after a full disk or a lost answer) still being checked:
+        the patron is never told "not lent" for a loan the ILS may hold."""
+        text = tr(
+            "summary_line", lang, ok=summary.get("checked_out", 0), failed=summary.get("failed", 0)
+        )
+        checking = summary.get("being_checked", 0)
+        return text + tr("summary_checking", lang, checking=checking) if checking else text
 
     def _idle_text(self) -> str:
         vi = f"Phiên sẽ kết thúc sau {self.idle_seconds} giây"
