@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from gates.controller import GateController
-from kiosk.jsonlines import Command, JsonLinesServer
+from kiosk.jsonlines import Command, JsonLinesServer, optional_string_arg, string_arg
 
 log = logging.getLogger(__name__)
 
 
 def _counts(gate: GateController, args: dict[str, Any]) -> Any:
-    since = args.get("since")
+    since = optional_string_arg(args, "since")
     return gate.counts(datetime.fromisoformat(since) if since else None)
 
 
@@ -31,14 +31,26 @@ def _kiosk_event(gate: GateController, args: dict[str, Any]) -> Any:
 
 
 def _missing(gate: GateController, args: dict[str, Any]) -> Any:
-    gate.report_missing(str(args["item_id"]), bool(args.get("missing", True)))
-    return {"item_id": args["item_id"], "missing": bool(args.get("missing", True))}
+    item_id = string_arg(args, "item_id")
+    missing = args.get("missing", True)
+    if not isinstance(missing, bool):
+        raise TypeError(f"missing must be true or false, got {type(missing).__name__}")
+    gate.report_missing(item_id, missing)
+    return {"item_id": item_id, "missing": missing}
+
+
+def _hourly(gate: GateController, args: dict[str, Any]) -> Any:
+    hours = args.get("hours", 24)
+    # bool is an int to Python, not a number of hours to anyone else.
+    if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not 0 < hours <= 24 * 366:
+        raise ValueError(f"hours must be a number from 0 to {24 * 366}, got {hours!r}")
+    return {"hours": gate.hourly(float(hours))}
 
 
 COMMANDS: dict[str, Command] = {
     "status": lambda g, a: g.status(),
     "counts": _counts,
-    "hourly": lambda g, a: {"hours": g.hourly(float(a.get("hours", 24)))},
+    "hourly": _hourly,
     "history": lambda g, a: {"events": g.bus.history()},
     "kiosk_event": _kiosk_event,
     "missing": _missing,

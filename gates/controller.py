@@ -15,6 +15,15 @@ Why it is built this way:
   field costs one inventory slot per round and nothing more.
 - Kiosk reports (checkouts, failed security writes) reach the decision through
   :meth:`GateController.kiosk_event`, whatever carries them (MQTT, the API).
+- **One bad tag never hides the others.** Each tag of a round is decided on
+  its own: a tag whose memory does not decode (or whose reading fails in a way
+  no driver should) is reported unreadable once and decided on its AFI / EAS
+  alone, while the secured book beside it still alarms. A reader whose rounds
+  fail ``FAILED_ROUNDS`` times in a row is reported ("device" event) and makes
+  :meth:`GateController.healthy` false, so the watchdog stops being fed.
+- Owner libraries are compared as ISILs (``protocols.tags.isil_key``): the
+  hyphen-less ``VNHN0001`` of an ISO 28560-3 tag is the configured
+  ``VN-HN0001``.
 """
 
 from __future__ import annotations
@@ -44,6 +53,7 @@ from gates.people import Direction, PeopleCounter, PeoplePass
 from gates.store import GateStore, today
 from kiosk.config.model import DeviceConfig
 from kiosk.engine.events import EventBus
+from protocols.tags import isil_key, isil_keys
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +68,8 @@ HEALTHY_AGE = 10.0
 ITEM_CACHE = 50_000
 READ_ATTEMPTS = 3
 """Tries to read a tag's memory in one pass before it is left unknown."""
+FAILED_ROUNDS = 5
+"""Inventory rounds in a row that fail (not an unplugged reader) before the gate is unhealthy."""
 
 
 class ItemLookup(Protocol):
@@ -99,7 +111,7 @@ class GateController:
         self.pass_window = pass_window
         self.policy = config.security.to_policy()
         self.decider = GateDecider(self.policy, pass_window, self.gate.grace_minutes)
-        self.owners = frozenset(config.tags.owner_libraries)
+        self.owners = isil_keys(config.tags.owner_libraries)
         self.readers: list[TagReader] = (
             list(readers) if readers is not None else [open_device(u) for u in self.gate.readers]
         )
@@ -117,6 +129,9 @@ class GateController:
         self._read_failures: dict[bytes, int] = {}
         self._states: dict[str, DeviceState] = {}
         self._heartbeats: dict[str, float] = {}
+        self._failed_rounds: dict[str, int] = {}
+        self._tag_faults: set[bytes] = set()
+        """UIDs whose handling failed unexpectedly (logged once each, bounded)."""
         self._later: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -166,10 +181,13 @@ class GateController:
             _quietly(self.beams.close)
 
     def healthy(self, max_age: float = HEALTHY_AGE) -> bool:
-        """Every loop went round recently (an unplugged reader's retry loop counts)."""
+        """Every loop went round recently (an unplugged reader's retry loop counts) and no
+        reader's rounds keep failing."""
         if not self._threads:
             return False
         now = time.monotonic()
+        if any(failed >= FAILED_ROUNDS for failed in list(self._failed_rounds.values())):
+            return False
         return all(now - beat < max_age for beat in self._heartbeats.values())
 
     # --- what others tell the gate -------------------------------------------------------
@@ -214,22 +232,34 @@ class GateController:
             started = time.monotonic()
             try:
                 tags = reader.inventory()
-                self._set_state(url, DeviceState.READY)
                 self.round(reader, tags)
             except DeviceUnavailable as error:
+                self._failed_rounds.pop(url, None)  # reported as such; its retries are alive
                 self._set_state(url, DeviceState.UNAVAILABLE, str(error))
                 self._stop.wait(RETRY_WAIT)
                 continue
             except DeviceError as error:
                 log.warning("%s: inventory failed: %s", url, error)
+                self._round_failed(url, error)
                 self._stop.wait(RETRY_WAIT)
                 continue
-            except Exception:
+            except Exception as error:
                 log.exception("%s: inventory round failed", url)
+                self._round_failed(url, error)
                 self._stop.wait(RETRY_WAIT)
                 continue
+            if self._failed_rounds.pop(url, 0) >= FAILED_ROUNDS:
+                log.info("%s: inventory rounds succeed again", url)
+            self._set_state(url, DeviceState.READY)
             if time.monotonic() - started < INSTANT_ROUND:
                 self._stop.wait(IDLE_WAIT)
+
+    def _round_failed(self, url: str, error: Exception) -> None:
+        failed = self._failed_rounds[url] = self._failed_rounds.get(url, 0) + 1
+        if failed == FAILED_ROUNDS:
+            detail = f"{failed} inventory rounds in a row failed: {type(error).__name__}: {error}"
+            log.error("%s: %s", url, detail)
+            self._set_state(url, DeviceState.UNAVAILABLE, detail)
 
     def round(self, reader: TagReader, tags: Sequence[TagSeen]) -> list[Alarm]:
         """Decide on one inventory answer; outputs switch inside, before anything else."""
@@ -245,6 +275,10 @@ class GateController:
                 raise
             except DeviceError as error:  # the tag left during an addressed command
                 log.debug("%s: tag %s: %s", reader.url, tag.uid_hex, error)
+                continue
+            except Exception as error:
+                # No driver should do this; whatever it is stays with this tag.
+                self._tag_fault(reader, tag.uid, error)
                 continue
             if alarm is not None:
                 alarms.append(alarm)
@@ -262,7 +296,12 @@ class GateController:
             settled = self.decider.alarmed_in_pass(uid, now)
         if need_id and not settled:
             item = self._read(reader, uid)
-        if item is not None and item.owner and self.owners and item.owner not in self.owners:
+        if (
+            item is not None
+            and item.owner
+            and self.owners
+            and isil_key(item.owner) not in self.owners
+        ):
             return None  # another library's item: not ours to stop
         afi, eas = tag.afi, None
         if not settled:
@@ -308,13 +347,47 @@ class GateController:
             self._read_failures[uid] = self._read_failures.get(uid, 0) + 1
             log.debug("%s: reading %s failed: %s", reader.url, uid.hex().upper(), error)
             return None
+        except Exception as error:
+            # A reading no driver should give: the tag is unreadable, decided on AFI / EAS.
+            self._tag_fault(reader, uid, error)
+            item = _Item(None)
+            self._remember(uid, item)
+            return item
         if read.tag is None:
             log.info("%s: tag %s: %s", reader.url, uid.hex().upper(), read.error)
+            self._unreadable(reader, uid, read.error)
             item = _Item(None)
         else:
             item = _Item(read.tag.item_id or None, read.tag.owner_library or None)
         self._remember(uid, item)
         return item
+
+    def _unreadable(self, reader: TagReader, uid: bytes, detail: str) -> None:
+        """Tell staff once per tag (it is cached after this) that its memory did not decode."""
+        self.bus.publish(
+            "tag_unreadable",
+            gate=self.gate_id,
+            reader=reader.url,
+            uid=uid.hex().upper(),
+            detail=detail[:200],
+        )
+
+    def _tag_fault(self, reader: TagReader, uid: bytes, error: Exception) -> None:
+        if uid in self._tag_faults:
+            log.debug("%s: tag %s failed again: %r", reader.url, uid.hex().upper(), error)
+            return
+        if len(self._tag_faults) >= ITEM_CACHE:
+            self._tag_faults.clear()
+        self._tag_faults.add(uid)
+        log.error(
+            "%s: tag %s could not be handled (the others are): %s: %s",
+            reader.url,
+            uid.hex().upper(),
+            type(error).__name__,
+            error,
+            exc_info=error,
+        )
+        self._unreadable(reader, uid, f"{type(error).__name__}: {error}")
 
     def _remember(self, uid: bytes, item: _Item) -> None:
         if len(self._items) >= ITEM_CACHE:

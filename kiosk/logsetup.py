@@ -8,7 +8,6 @@ identity or secrets wherever they appear in a log line.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import sys
@@ -27,11 +26,6 @@ _FIELD_RE = re.compile(r"(?<=[|0-9])(" + "|".join(SENSITIVE_SIP2_FIELDS) + r")([
 def mask_sip2(text: str) -> str:
     """Replace the values of patron-identifying SIP2 fields with ``***``."""
     return _FIELD_RE.sub(lambda m: m.group(1) + ("***" if m.group(2) else ""), text)
-
-
-def patron_ref(patron_id: str) -> str:
-    """A short stable reference to a patron for logs and events, not reversible by eye."""
-    return "p-" + hashlib.sha256(patron_id.encode("utf-8")).hexdigest()[:10]
 
 
 class MaskingFilter(logging.Filter):

@@ -33,6 +33,9 @@ COMMANDS: dict[str, Command] = {
     "reader": Command("RFID reader tools: live inventory scan", "drivers.cli_reader"),
     "tag": Command("RFID tag tools: decode, read and program tags", "drivers.cli_tag"),
     "frame": Command("decode RFID reader frames sniffed from a serial line", "drivers.cli_frame"),
+    "journal": Command(
+        "the device's journal: status; recover or accept-new after damage", "kiosk.journal.cli"
+    ),
     "config": Command("check and show device configuration files", "kiosk.config.cli"),
     "ui": Command("the PySide6 touchscreen (a client of the engine's local API)", "ui.cli"),
     "events": Command(

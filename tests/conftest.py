@@ -8,6 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Hypothesis's per-example deadline is a timed assertion: on a loaded two-core CI
+# machine (or under faketime) it failed examples that were merely slow. Speed is
+# measured in bench/, never asserted in tests.
+settings.register_profile("muontra", deadline=None)
+settings.load_profile("muontra")
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,11 @@ log = logging.getLogger(__name__)
 Message = dict[str, Any]
 AnswerCallback = Callable[[Message], None]
 
+# The longest line taken from the engine. The screen asks for nothing long (the
+# biggest answers, ``history`` and ``journal``, are for scripts), and a line that
+# never ends must not grow the screen's memory: past this, hang up and reconnect.
+MAX_LINE = 16 * 1024 * 1024
+
 CLOSED: Message = {
     "ok": False,
     "error": {
@@ -183,8 +188,11 @@ class EngineLink:
         return sock
 
     def _read(self, sock: socket.socket) -> None:
-        with contextlib.suppress(OSError, ValueError), sock.makefile("rb") as lines:
-            for raw in lines:
+        with contextlib.suppress(OSError, ValueError, RecursionError), sock.makefile("rb") as lines:
+            while raw := lines.readline(MAX_LINE + 1):
+                if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+                    log.warning("the engine sent a line over %d bytes; reconnecting", MAX_LINE)
+                    return
                 with self._watch:
                     self._last_life = time.monotonic()
                     first, self.connected = not self.connected, True

@@ -88,6 +88,8 @@ class Faults:
     """The tag leaves the field after the first block or AFI of its next write (once)."""
     silent_write_fail: dict[bytes, int] = field(default_factory=dict)
     """UID -> how many coming writes the tag acknowledges without keeping."""
+    read_fails: dict[bytes, int] = field(default_factory=dict)
+    """UID -> how many coming memory reads get no answer while inventory still sees the tag."""
     unplugged: bool = False
     noise: bool = False
     """Serial simulators send junk bytes before each answer."""
@@ -227,6 +229,12 @@ class TagField(Named):
     def read_blocks(self, uid: bytes, first: int, count: int) -> bytes:
         with self.lock:
             tag = self._addressed(uid)
+            left = self.faults.read_fails.get(uid, 0)
+            if left > 0:
+                self.faults.read_fails[uid] = left - 1
+                if left == 1:
+                    del self.faults.read_fails[uid]
+                raise TagGone(uid.hex())
             if first < 0 or count < 1 or first + count > tag.block_count:
                 raise TagRefused(ERR_BLOCK_UNAVAILABLE)
             return bytes(tag.memory[first * BLOCK_SIZE : (first + count) * BLOCK_SIZE])

@@ -28,8 +28,9 @@ is 0 when every file is OK and 1 otherwise, so the check can guard a deployment:
 
   muontra config check /etc/muontra/kiosk.toml && systemctl restart muontra-kiosk
 
-Passwords are not read unless --secrets is given; run that as the daemon's
-user with its environment, otherwise the answer says nothing about the service:
+Passwords are not read, nor device nodes (/dev/ttyUSB0 …) looked up, unless
+--secrets is given; run that as the daemon's user with its environment,
+otherwise the answer says nothing about the service:
 
   sudo systemd-run --pipe --wait -p User=muontra \\
        -p EnvironmentFile=/etc/muontra/kiosk.env \\
@@ -60,7 +61,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     check.add_argument(
         "--secrets",
         action="store_true",
-        help="also read every password (password_env / password_file) as this user",
+        help="also read every password (password_env / password_file) and look up every "
+        "serial or evdev device node, as this user",
+    )
+    check.add_argument(
+        "--skip-devices",
+        action="store_true",
+        help="with --secrets, leave the device nodes out: what the units run at start, "
+        "where a reader unplugged at boot is the daemon's to report, not a reason not to start",
     )
     show = sub.add_parser(
         "show",
@@ -74,7 +82,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.config_command == "check":
-        return _check(args.files, as_json=args.json, secrets=args.secrets)
+        devices = args.secrets and not args.skip_devices
+        return _check(args.files, as_json=args.json, secrets=args.secrets, devices=devices)
     if args.config_command == "show":
         return _show(args.file)
     args._config_parser.print_help()
@@ -91,12 +100,12 @@ def format_problem(path: Path, problem: ConfigProblem) -> str:
     return f"{where}:{key} {problem.message}"
 
 
-def _check(paths: list[Path], *, as_json: bool, secrets: bool) -> int:
+def _check(paths: list[Path], *, as_json: bool, secrets: bool, devices: bool = False) -> int:
     reports: list[dict[str, Any]] = []
     failed = False
     for path in paths:
         try:
-            config = load_config(path, secrets=secrets)
+            config = load_config(path, secrets=secrets, devices=devices)
         except ConfigError as exc:
             failed = True
             reports.append(

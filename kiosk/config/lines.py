@@ -21,6 +21,11 @@ from collections.abc import Mapping, Sequence
 
 KeyPath = tuple[str, ...]
 
+# Arrays and inline tables nested deeper than this are refused: a device
+# configuration needs three levels at most, and a value nested thousands deep
+# overflows the stack of the TOML parser (and of this scanner).
+MAX_DEPTH = 32
+
 _BARE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
@@ -28,11 +33,22 @@ class _Stop(Exception):
     """The scanner lost its way; the lines found so far stand."""
 
 
+class TooDeep(ValueError):
+    """A value nested deeper than :data:`MAX_DEPTH`: where it starts."""
+
+    def __init__(self, key: KeyPath, line: int) -> None:
+        super().__init__(f"{'.'.join(key)} (line {line}) nests more than {MAX_DEPTH} levels")
+        self.key = key
+        self.line = line
+
+
 class _Scanner:
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
         self.found: dict[KeyPath, int] = {}
+        self.depth = 0
+        self.outermost: KeyPath = ()  # the key whose value the current nesting is
         self._newlines = [i for i, char in enumerate(text) if char == "\n"]
 
     # -- positions -------------------------------------------------------------
@@ -158,10 +174,18 @@ class _Scanner:
             self.basic_string()
         elif char == "'":
             self.literal_string()
-        elif char == "[":
-            self.array(path)
-        elif char == "{":
-            self.inline_table(path)
+        elif char in "[{" and char:
+            self.depth += 1
+            if self.depth == 1:
+                self.outermost = path
+            elif self.depth > MAX_DEPTH:
+                key = self.outermost
+                raise TooDeep(key, self.found.get(key, self.line()))
+            if char == "[":
+                self.array(path)
+            else:
+                self.inline_table(path)
+            self.depth -= 1
         else:
             start = self.pos
             while self.peek() and self.peek() not in ",]}#\r\n":
@@ -236,7 +260,10 @@ class _Scanner:
 
 
 def key_lines(text: str) -> dict[KeyPath, int]:
-    """Every key path of a TOML document → the 1-based line where it first appears."""
+    """Every key path of a TOML document → the 1-based line where it first appears.
+
+    Raises :class:`TooDeep` for a value nested deeper than :data:`MAX_DEPTH`.
+    """
     scanner = _Scanner(text)
     with contextlib.suppress(_Stop, IndexError):
         scanner.document()

@@ -18,6 +18,7 @@ import difflib
 import logging
 import os
 import re
+import stat
 import tomllib
 import zoneinfo
 from collections.abc import Mapping, Sequence
@@ -37,7 +38,7 @@ from pydantic import (
 )
 
 from drivers.registry import BUILTIN, DeviceUrlError, parse_url, schemes
-from kiosk.config.lines import KeyPath, find_line, key_lines
+from kiosk.config.lines import MAX_DEPTH, KeyPath, TooDeep, find_line, key_lines
 from kiosk.ils.url import IlsSettings, parse_ils_url
 from protocols.tags.security import PRESETS, SecurityPolicy
 
@@ -66,9 +67,14 @@ DEVICE_KINDS: dict[str, frozenset[str]] = {
     "inputs": frozenset({"gpio+in"}),
 }
 
+# sun_path of a Unix socket address is 108 bytes on Linux, one of them the final NUL.
+SOCKET_PATH_MAX = 107
+
 # gpio:// parameters that are settings, not names of lines.
 _GPIO_SETTINGS = frozenset({"active_low", "mock", "pull_up", "bounce", "invert"})
 _SECRET_PARAMS = re.compile(r"pass|secret|token|key", re.IGNORECASE)
+MIN_SITE_KEY = 32
+"""Characters of the site key at the least (32 hex digits are 128 bits)."""
 
 
 # -- problems -------------------------------------------------------------------
@@ -145,6 +151,32 @@ def _unique(values: list[Any]) -> list[Any]:
     return values
 
 
+DEFAULT_ID_PATTERN = r"[!-{}~]{1,64}"
+"""Identifiers by default: 1 to 64 printable ASCII characters, no space, no '|'."""
+
+
+def _id_pattern(description: str) -> Any:
+    return Field(
+        DEFAULT_ID_PATTERN,
+        min_length=1,
+        max_length=500,
+        description=(
+            f"{description} must match in full (a Python regular expression), once the "
+            "spaces around it are removed; the default allows 1-64 printable ASCII "
+            "characters without spaces. Control characters and '|' are refused "
+            "whatever the pattern says (they would forge SIP2 messages)."
+        ),
+    )
+
+
+def _compiles(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {exc}") from None
+    return pattern
+
+
 def check_device_url(url: str, kind: str) -> str:
     """``url`` if it parses and its scheme is installed and fits ``kind`` (a DEVICE_KINDS key)."""
     try:
@@ -163,6 +195,37 @@ def check_device_url(url: str, kind: str) -> str:
             + ", ".join(f"{scheme}://" for scheme in sorted(fitting))
         )
     return url
+
+
+# A configuration file is a few kilobytes, a secret a line: anything much larger is
+# the wrong file (a log, a disk image, /dev/zero) and is refused before it is read.
+MAX_CONFIG_BYTES = 1024 * 1024
+MAX_SECRET_BYTES = 64 * 1024
+
+_FILE_KINDS = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a pipe",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def read_regular_file(path: Path, limit: int) -> bytes:
+    """The bytes of ``path``: OSError when it cannot be opened, ValueError when it is
+    not a regular file (a device or pipe reads without end, or blocks) or is larger
+    than ``limit`` bytes. At most ``limit + 1`` bytes are read, whatever it is."""
+    # O_NONBLOCK: opening a pipe must not wait for a writer; files ignore it.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as file:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = _FILE_KINDS.get(stat.S_IFMT(mode), "not a regular file")
+            raise ValueError(f"is {kind}, not a file")
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"is larger than {limit // 1024} KiB: not the right file?")
+    return data
 
 
 def _read_secret(env: str | None, file: Path | None) -> str | None:
@@ -184,9 +247,13 @@ def _read_secret(env: str | None, file: Path | None) -> str | None:
         if not file.is_absolute() and credentials:
             file = Path(credentials) / file
         try:
-            value = file.read_text(encoding="utf-8").rstrip("\r\n")
+            value = read_regular_file(file, MAX_SECRET_BYTES).decode("utf-8").rstrip("\r\n")
         except OSError as exc:
             raise SecretError(f"cannot read {file}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise SecretError(f"{file} is not UTF-8 text") from None
+        except ValueError as exc:
+            raise SecretError(f"cannot read {file}: {exc}") from None
         if not value:
             raise SecretError(f"{file} is empty")
         return value
@@ -267,8 +334,61 @@ class DeviceSection(_Section):
         "Asia/Ho_Chi_Minh",
         description="IANA time zone of due dates and receipts, e.g. 'Asia/Ho_Chi_Minh'.",
     )
+    site_key_env: str | None = Field(
+        None,
+        min_length=1,
+        description=(
+            "Name of the environment variable holding the site's secret key, which keys "
+            "patron_ref (HMAC-SHA256) in events, logs and MQTT. The same key on every "
+            "device of the site; at least 32 characters (e.g. `openssl rand -hex 32`)."
+        ),
+    )
+    site_key_file: Path | None = Field(
+        None,
+        description=(
+            "File holding the site's secret key (see site_key_env; one line). A relative "
+            "path is looked up in $CREDENTIALS_DIRECTORY under systemd's LoadCredential=. "
+            "Required for a kiosk with [mqtt]; without either, a kiosk that does not "
+            "report to MQTT keys patron_ref with a key of its own, made once in data_dir."
+        ),
+    )
 
     _languages_unique = field_validator("languages")(_unique)
+
+    @field_validator("api_socket")
+    @classmethod
+    def _fits_a_socket_address(cls, value: Path) -> Path:
+        # bind() refuses a longer path, and that would stop the daemon at start.
+        size = len(os.fsencode(value))
+        if size > SOCKET_PATH_MAX:
+            raise ValueError(
+                f"a Unix socket path holds at most {SOCKET_PATH_MAX} bytes (sun_path is 108 "
+                f"with its final NUL), this one has {size}; "
+                "use a shorter one such as /run/muontra/kiosk.sock"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_site_key_source(self) -> Self:
+        if self.site_key_env is not None and self.site_key_file is not None:
+            _raise_if([("site_key_file", "set either site_key_env or site_key_file, not both")])
+        return self
+
+    def site_key(self) -> bytes | None:
+        """The site's secret key from site_key_env or site_key_file (None: none set).
+
+        SecretError when it is configured but cannot be read or is too short to
+        resist guessing.
+        """
+        value = _read_secret(self.site_key_env, self.site_key_file)
+        if value is None:
+            return None
+        if len(value.strip()) < MIN_SITE_KEY:
+            raise SecretError(
+                f"the site key must have at least {MIN_SITE_KEY} characters "
+                "(make one with `openssl rand -hex 32`)"
+            )
+        return value.strip().encode("utf-8")
 
     @field_validator("timezone")
     @classmethod
@@ -494,8 +614,12 @@ class PatronSection(_Section):
             "'nfc' (needs devices.card), 'typed' (on-screen keyboard)."
         ),
     )
+    id_pattern: str = _id_pattern(
+        "What a patron identifier (card text, barcode, QR code, typed id)"
+    )
 
     _identify_unique = field_validator("identify_by")(_unique)
+    _id_pattern_compiles = field_validator("id_pattern")(_compiles)
 
     @model_validator(mode="after")
     def _warning_before_timeout(self) -> Self:
@@ -543,6 +667,31 @@ class OfflineSection(_Section):
         return self
 
 
+class JournalSection(_Section):
+    """The device's journal of loans and returns, and what it keeps about patrons."""
+
+    retention_days: int = Field(
+        30,
+        ge=1,
+        le=3650,
+        description=(
+            "Days a finished transaction (who borrowed what) and a cached patron are kept; "
+            "then only the anonymous hourly statistics remain. Open, offline (not yet sent) "
+            "and conflicting transactions are kept until they are settled."
+        ),
+    )
+    pin_key_file: Path | None = Field(
+        None,
+        description=(
+            "File holding the key of the offline cache's PIN verifiers (at least 16 bytes, "
+            "readable only by the engine's user). A relative path is looked up in "
+            "$CREDENTIALS_DIRECTORY under systemd's LoadCredential=. Unset: the credential "
+            "'pin-key' if the unit loads one, else a key generated into data_dir/pin.key "
+            "(which a copy of the SD card also holds: see docs/privacy.md)."
+        ),
+    )
+
+
 class TagsSection(_Section):
     """Which RFID tags this device accepts as the library's items."""
 
@@ -561,8 +710,17 @@ class TagsSection(_Section):
     security_attempts: int = Field(
         3, ge=1, le=10, description="Tries to set or clear an item's security before giving up."
     )
+    item_id_pattern: str = _id_pattern("What an item id read from a tag or sent to renew")
+    security_retries: int = Field(
+        2,
+        ge=0,
+        le=10,
+        description="Times a failed security step is retried when the tag is seen again; "
+        "then the loan is undone (or the return left to staff).",
+    )
 
     _models_unique = field_validator("accept_models")(_unique)
+    _item_id_pattern_compiles = field_validator("item_id_pattern")(_compiles)
 
 
 class SmtpSection(_Section):
@@ -630,6 +788,25 @@ class MqttSection(_Section):
         pattern=r"^[^/+#\s]([^+#\s]*[^/+#\s])?$",
         description="First levels of every topic, e.g. 'muontra' or 'thuvien/hanoi'.",
     )
+    command_max_age: float = Field(
+        300.0,
+        gt=0,
+        le=7 * 24 * 3600,
+        description=(
+            "Seconds: a command from central monitoring dated longer ago than this is "
+            "refused as stale (a captured command cannot be replayed later). Keep the "
+            "device's clock set (NTP)."
+        ),
+    )
+    command_max_ahead: float = Field(
+        60.0,
+        ge=0,
+        le=24 * 3600,
+        description=(
+            "Seconds: a command dated further ahead of the device's clock than this is "
+            "refused (the clocks of central and the device may differ by this much)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -653,6 +830,15 @@ class GateSection(_Section):
         description="Outputs of devices.outputs switched on by an alarm.",
     )
     alarm_seconds: float = Field(3.0, gt=0, description="Seconds an alarm lasts.")
+    trusted_devices: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]] = Field(
+        default_factory=list,
+        description=(
+            "Device ids of this site's kiosks whose checkouts and returns, heard over "
+            "MQTT, the gate believes (grace_minutes, failed security writes), e.g. "
+            "['kiosk-01', 'kiosk-02']. Events of any other device, or of another site, "
+            "are ignored and logged. Needed with grace_minutes and [mqtt]."
+        ),
+    )
     grace_minutes: float = Field(
         0.0,
         ge=0,
@@ -670,6 +856,7 @@ class GateSection(_Section):
     )
 
     _readers_unique = field_validator("readers")(_unique)
+    _trusted_unique = field_validator("trusted_devices")(_unique)
 
     @field_validator("readers")
     @classmethod
@@ -705,6 +892,9 @@ class DeviceConfig(_Section):
         default_factory=OfflineSection, description="Lending while the ILS is down."
     )
     tags: TagsSection = Field(default_factory=TagsSection, description="Accepted tags.")
+    journal: JournalSection = Field(
+        default_factory=JournalSection, description="The journal: retention, the PIN key."
+    )
     receipts: ReceiptsSection = Field(default_factory=ReceiptsSection, description="Receipts.")
     mqtt: MqttSection | None = Field(None, description="Fleet monitoring over MQTT.")
     gate: GateSection | None = Field(None, description="The gate role.")
@@ -743,8 +933,35 @@ class DeviceConfig(_Section):
                 )
             if self.gate is not None:
                 problems.append(("gate", '[gate] is used only with role = "gate"'))
+        problems += self._mqtt_trust_problems()
         _raise_if(problems)
         return self
+
+    def _mqtt_trust_problems(self) -> list[tuple[str, str]]:
+        """What a device on MQTT needs: the fleet link must neither leak nor believe too much."""
+        if self.mqtt is None:
+            return []
+        if self.gate is not None:
+            if self.gate.grace_minutes > 0 and not self.gate.trusted_devices:
+                return [
+                    (
+                        "gate.trusted_devices",
+                        "grace_minutes needs the ids of this site's kiosks whose checkouts "
+                        'the gate may believe, e.g. trusted_devices = ["kiosk-01"]',
+                    )
+                ]
+            return []
+        device = self.device
+        if device.site_key_env is None and device.site_key_file is None:
+            return [
+                (
+                    "device.site_key_file",
+                    "a kiosk on MQTT needs the site's secret key (site_key_file or "
+                    "site_key_env), the same on every device of the site: it keys "
+                    "patron_ref, which leaves the device",
+                )
+            ]
+        return []
 
 
 # -- reading a file ---------------------------------------------------------------
@@ -861,42 +1078,115 @@ def secret_problems(
             field = "password_env" if section.password_env is not None else "password_file"
             key = f"{prefix}.{field}"
             found.append(ConfigProblem(key, find_line(lines, key), str(exc)))
+    try:
+        config.device.site_key()
+    except SecretError as exc:
+        field = "site_key_env" if config.device.site_key_env is not None else "site_key_file"
+        key = f"device.{field}"
+        found.append(ConfigProblem(key, find_line(lines, key), str(exc)))
     return found
 
 
-def parse_config(text: str, *, secrets: bool = False) -> DeviceConfig:
+# Schemes whose target is a device node of this machine, and the access the daemon needs.
+_DEVICE_NODES = {
+    "feig+serial": os.R_OK | os.W_OK,
+    "3m+serial": os.R_OK | os.W_OK,
+    "barcode+serial": os.R_OK,
+    "barcode+evdev": os.R_OK,
+    "escpos+serial": os.W_OK,
+}
+
+
+def _urls(value: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], str]]:
+    if isinstance(value, dict):
+        return [found for key, item in value.items() for found in _urls(item, (*path, key))]
+    if isinstance(value, list):
+        return [found for i, item in enumerate(value) for found in _urls(item, (*path, str(i)))]
+    return [(path, value)] if isinstance(value, str) and "://" in value else []
+
+
+def device_problems(
+    config: DeviceConfig, lines: Mapping[KeyPath, int] | None = None
+) -> list[ConfigProblem]:
+    """Device nodes the configuration names that this machine lacks or this user cannot open.
+
+    Run on the device as the daemon's user (``config check --secrets``), like the
+    secrets: a reader on /dev/ttyUSB1 that is plugged in as /dev/ttyUSB0 is found
+    here, not by a kiosk that does not start.
+    """
+    lines = lines or {}
+    found: list[ConfigProblem] = []
+    for path, url in _urls(config.model_dump(mode="json")):
+        try:
+            parsed = parse_url(url)
+        except DeviceUrlError:
+            continue
+        access = _DEVICE_NODES.get(parsed.scheme)
+        node = parsed.target
+        if access is None or not node.startswith("/"):
+            continue
+        try:
+            mode = os.stat(node).st_mode
+        except OSError as exc:
+            problem: str | None = f"{node}: {exc.strerror} (is the device plugged in?)"
+        else:
+            if not stat.S_ISCHR(mode):
+                kind = _FILE_KINDS.get(stat.S_IFMT(mode), "a regular file")
+                problem = f"{node} is {kind}, not a device"
+            elif not os.access(node, access):
+                problem = f"{node}: permission denied for this user (add it to the device's group)"
+            else:
+                problem = None
+        if problem is not None:
+            found.append(ConfigProblem(_dotted(path), find_line(lines, path), problem))
+    return found
+
+
+def parse_config(text: str, *, secrets: bool = False, devices: bool | None = None) -> DeviceConfig:
     """The configuration in TOML ``text``; ConfigError lists every problem with its line.
 
     ``secrets`` also reads every configured password, which only means something
     as the daemon's user and in its environment; by default they are read when used.
+    ``devices`` (by default as ``secrets``) also looks up the device nodes named.
     """
+    deep = f"nested more than {MAX_DEPTH} levels deep; a device configuration needs a few"
     try:
-        data = tomllib.loads(text)
+        data: dict[str, Any] | None = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([_syntax_problem(exc, text)]) from None
-    lines = key_lines(text)
+    except RecursionError:
+        data = None  # where: the scanner below finds it
+    try:
+        lines = key_lines(text)
+    except TooDeep as exc:
+        raise ConfigError([ConfigProblem(_dotted(exc.key), exc.line, deep)]) from None
+    if data is None:
+        raise ConfigError([ConfigProblem("", None, f"a value is {deep}")])
     try:
         config = DeviceConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(problems_from_validation(exc, lines)) from None
-    if secrets:
-        problems = secret_problems(config, lines)
-        if problems:
-            raise ConfigError(problems)
+    problems = secret_problems(config, lines) if secrets else []
+    if secrets if devices is None else devices:
+        problems += device_problems(config, lines)
+    if problems:
+        raise ConfigError(problems)
     return config
 
 
-def load_config(path: Path, *, secrets: bool = False) -> DeviceConfig:
+def load_config(path: Path, *, secrets: bool = False, devices: bool | None = None) -> DeviceConfig:
     """Read and validate a device configuration file; ConfigError names key and line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular_file(path, MAX_CONFIG_BYTES).decode("utf-8")
     except OSError as exc:
         raise ConfigError([ConfigProblem("", None, f"cannot read: {exc.strerror}")], path) from None
     except UnicodeDecodeError as exc:
         line = exc.object[: exc.start].count(b"\n") + 1
         raise ConfigError([ConfigProblem("", line, "not UTF-8 text")], path) from None
+    except ValueError as exc:
+        raise ConfigError([ConfigProblem("", None, str(exc))], path) from None
     try:
-        config = parse_config(text, secrets=secrets)
+        config = parse_config(text, secrets=secrets, devices=devices)
     except ConfigError as exc:
         raise ConfigError(exc.problems, path) from None
     log.debug("configuration %s: role %s, device %s", path, config.device.role, config.device.id)

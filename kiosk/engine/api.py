@@ -22,7 +22,15 @@ from typing import Any
 
 from kiosk.engine.core import Engine
 from kiosk.engine.simcontrol import SimControl
-from kiosk.jsonlines import Command, JsonLinesServer
+from kiosk.jsonlines import (
+    MAX_ANSWER_LINE,
+    Command,
+    JsonLinesServer,
+    LineTooLong,
+    optional_string_arg,
+    read_line,
+    string_arg,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,17 +40,19 @@ COMMANDS: dict[str, Command] = {
     "ping": lambda e, a: {"pong": True},
     "status": lambda e, a: e.status(),
     "statistics": lambda e, a: e.statistics(),
-    "identify": lambda e, a: e.identify(a["method"], a["value"]),
-    "pin": lambda e, a: e.pin(a["pin"]),
-    "language": lambda e, a: e.set_language(a["language"]),
+    # Every argument's type is checked before the engine sees it (string_arg): an
+    # integer card number is a bad request, not an internal error.
+    "identify": lambda e, a: e.identify(string_arg(a, "method"), string_arg(a, "value")),
+    "pin": lambda e, a: e.pin(string_arg(a, "pin")),
+    "language": lambda e, a: e.set_language(string_arg(a, "language")),
     "extend": lambda e, a: e.extend(),
     "account": lambda e, a: e.account(),
-    "renew": lambda e, a: e.renew(a.get("item_id")),
+    "renew": lambda e, a: e.renew(optional_string_arg(a, "item_id")),
     "done": lambda e, a: e.done(),
-    "receipt": lambda e, a: e.receipt(a.get("method", "none")),
+    "receipt": lambda e, a: e.receipt(optional_string_arg(a, "method") or "none"),
     "cancel": lambda e, a: e.cancel(),
     "return_mode": lambda e, a: e.return_mode(),
-    "staff": lambda e, a: e.staff(a["action"]),
+    "staff": lambda e, a: e.staff(string_arg(a, "action")),
     "history": lambda e, a: {"events": e.bus.history()},
     "journal": lambda e, a: {
         "transactions": [
@@ -100,7 +110,7 @@ class ApiClient:
 
     def _read(self) -> None:
         try:
-            for line in self._file:
+            while line := read_line(self._file, MAX_ANSWER_LINE):
                 message: dict[str, Any] = json.loads(line)
                 if "event" in message:
                     self._incoming.put(message)
@@ -108,7 +118,9 @@ class ApiClient:
                 waiting = self._answers.get(message.get("id", -1))
                 if waiting is not None:
                     waiting.put(message)
-        except (OSError, ValueError):
+        except LineTooLong:
+            log.warning("the engine sent a line over %d bytes; hanging up", MAX_ANSWER_LINE)
+        except (OSError, ValueError, RecursionError):
             pass
         self.closed = True
         self._incoming.put(None)

@@ -21,10 +21,13 @@ from typing import Any
 from drivers.interfaces import DeviceError, TagReader
 from drivers.security import SecurityResult, set_security
 from kiosk.engine.crash import crash_point
+from kiosk.engine.loans import Holder, loan_holder
+from kiosk.engine.offline_limits import OfflineLimits
 from kiosk.engine.texts import both
 from kiosk.ils.client import IlsClient
-from kiosk.ils.errors import IlsConnectionError, IlsError
+from kiosk.ils.errors import IlsAnswerLost, IlsConnectionError, IlsError
 from kiosk.journal.store import Journal, Txn
+from protocols.sip2 import CheckoutResponse
 from protocols.sip2.codes import AlertType, CirculationStatus
 from protocols.tags import SecurityPolicy
 
@@ -38,8 +41,6 @@ class Borrower:
     session_id: str
     pin: str | None
     offline: bool
-    offline_allowed: int
-    """How many more items this patron may take while the ILS is down."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,9 @@ class Item:
 
 
 Result = Callable[[dict[str, Any]], None]
+
+SHOWN = "shown"
+"""Key of what the tag worker passes on to the item's outcome without journaling it."""
 
 
 class Circulation:
@@ -63,7 +67,9 @@ class Circulation:
         on_result: Result,
         attempts: int = 3,
         offline_enabled: bool = True,
+        offline_limits: OfflineLimits | None = None,
         clock: Callable[[], datetime] = datetime.now,
+        security_retries: int = 2,
     ) -> None:
         self.journal = journal
         self.ils = ils
@@ -73,7 +79,13 @@ class Circulation:
         self.on_result = on_result
         self.attempts = attempts
         self.offline_enabled = offline_enabled
+        self.offline_limits = offline_limits or OfflineLimits()
         self.clock = clock
+        """The site's local time (naive), as SIP2 dates and the journal take it."""
+        self.security_retries = security_retries
+        """Times a failed security step is tried again (its tag seen again) before the
+        loan is undone or left to staff: a tag that never keeps its write is not retried
+        without end."""
         self.ils_online = True
         self._ils_queue: queue.Queue[tuple[str, Any] | None] = queue.Queue()
         # (transaction, what the ILS said): the tag worker journals both in its "securing"
@@ -212,13 +224,18 @@ class Circulation:
         )
         self._ils_txn = txn
         crash_point("checkout:started")
+        if borrower.offline:
+            self._offline_checkout(txn, borrower, "session is offline")
+            return
         try:
-            if borrower.offline:
-                raise IlsConnectionError("session is offline")
             answer = self.ils.checkout(
                 borrower.patron_id, item.item_id, borrower.pin, transaction_date=now
             )
+        except IlsAnswerLost as error:
+            self._unanswered_checkout(txn, borrower, item, now, str(error))
+            return
         except IlsConnectionError as error:
+            # Never sent: the ILS did not see it, so an offline loan is the patron's choice.
             self.ils_online = False
             self._offline_checkout(txn, borrower, str(error))
             return
@@ -226,6 +243,9 @@ class Circulation:
             txn = self.journal.step(txn.id, "refused", outcome="ils_refused", detail=str(error))
             self._done(txn, "ils_refused")
             return
+        self._answered_checkout(txn, answer)
+
+    def _answered_checkout(self, txn: Txn, answer: CheckoutResponse) -> None:
         self.ils_online = True
         message = " ".join(answer.screen_messages) or None
         if not answer.ok:
@@ -241,8 +261,46 @@ class Circulation:
         }
         self._to_tag_worker(txn, answered)
 
+    def _unanswered_checkout(
+        self, txn: Txn, borrower: Borrower, item: Item, now: datetime, reason: str
+    ) -> None:
+        """The checkout went out and its answer was lost: it is unknown, not offline.
+
+        The ILS is asked what it did. Lent to this patron: a loan. Lent to someone
+        else: refused. Not lent: it was refused (another patron's hold, a limit) or
+        never arrived, so it is asked once more and that answer decides. When the ILS
+        cannot be asked, it is not lent offline (that could lend over a refusal): the
+        tag stays secured, the patron reads "being checked", and the maintenance loop
+        settles it with the ILS once it answers (see reconcile).
+        """
+        log.info("checkout answer lost (%s); asking the ILS what it did", reason)
+        try:
+            holder, info = loan_holder(self.ils, item.item_id, borrower.patron_id)
+            if holder is Holder.NOBODY:
+                answer = self.ils.checkout(
+                    borrower.patron_id, item.item_id, borrower.pin, transaction_date=now
+                )
+                self._answered_checkout(txn, answer)
+                return
+        except IlsConnectionError as error:
+            # Lost again, or the ILS is gone: reconcile asks it later who holds the item.
+            log.info("checkout outcome unknown (%s); left to reconcile", error)
+            self._abandon(txn, "checkout", item)
+            return
+        self.ils_online = True
+        if holder is Holder.SOMEONE_ELSE:
+            message = " ".join(info.screen_messages) or None
+            self._refused(txn, "ils_refused", message, info.title)
+            return
+        crash_point("checkout:ils_ok")
+        answered = {"due_date": _due(info.due_date), "title": info.title or None}
+        self._to_tag_worker(txn, answered)
+
     def _offline_checkout(self, txn: Txn, borrower: Borrower, reason: str) -> None:
-        if not self.offline_enabled or borrower.offline_allowed <= 0:
+        allowed = self.offline_enabled and self.offline_limits.allows(
+            self.journal, borrower.patron_ref, txn.id
+        )
+        if not allowed:
             code = "offline_limit" if self.offline_enabled else "ils_unavailable"
             txn = self.journal.step(txn.id, "cancelled", outcome=code, detail=reason)
             self.journal.count("checkout_failed")
@@ -283,11 +341,19 @@ class Circulation:
             self._refused(txn, "checkin_refused", message, answer.title)
             return
         alert = _alert(answer.alert_type, answer.destination_location)
+        # The sort bin (CL) is where the return machine sends the item: kept in the step's
+        # note and given with the outcome.
+        sort_bin = (answer.sort_bin or "").strip() or None
         txn = self.journal.step(
-            txn.id, "ils_ok", title=answer.title or None, ils_message=message, detail=alert
+            txn.id,
+            "ils_ok",
+            {"sort_bin": sort_bin} if sort_bin else None,
+            title=answer.title or None,
+            ils_message=message,
+            detail=alert,
         )
         crash_point("checkin:ils_ok")
-        self._to_tag_worker(txn, {})
+        self._to_tag_worker(txn, {SHOWN: {"sort_bin": sort_bin}} if sort_bin else {})
 
     def _refused(self, txn: Txn, outcome: str, message: str | None, title: str | None) -> None:
         """The ILS said no: journaled with its own words, counted, shown; the tag is untouched."""
@@ -321,10 +387,14 @@ class Circulation:
         if txn.state == "flagged" and self.journal.get(txn.id).state != "flagged":
             self._busy(-1)  # finished meanwhile (reconciled, or an earlier finish)
             return
+        retry = txn.state == "flagged"
         secured = bool(txn.security_target)
+        answered = dict(answered)
+        shown: dict[str, Any] = answered.pop(SHOWN, {})
         txn = self.journal.step(txn.id, "securing", **answered)
         crash_point(f"{txn.kind}:securing")
         results = self.secure_tags(txn.tag_uids, secured)
+        crash_point(f"{txn.kind}:written")  # the tag changed, the journal does not know yet
         failed = [r for r in results if not r.verified]
         if not failed:
             final = "offline_done" if txn.offline else "done"
@@ -336,15 +406,22 @@ class Circulation:
             if txn.kind == "checkin" and txn.detail and "|" in txn.detail:
                 code, _, destination = txn.detail.partition("|")
                 extra = {"alert": both(code, destination=destination), "destination": destination}
-            self._done(txn, _success(txn), **extra)
+            self._done(txn, _success(txn), **extra, **shown)
             return
         if any(r.reason == "AFI is locked" or r.reason.startswith("tag refused") for r in failed):
             self._reverse(txn, failed[0])
             return
+        tries = self.journal.steps(txn.id).count("flagged")
+        if tries > self.security_retries:
+            # A tag that takes the write and never keeps it: undo the loan (or leave it to
+            # staff) so the ILS and the tag agree, and stop trying.
+            self._reverse(txn, failed[0], outcome="security_undone", gave_up=True)
+            return
         txn = self.journal.step(
             txn.id, "flagged", outcome="security_failed", detail=failed[0].reason
         )
-        self._done(txn, "security_failed", flagged=True)
+        # The patron is told once; the retries that follow are silent.
+        self._done(txn, "security_failed", flagged=True, quiet=retry)
 
     def secure_tags(self, uids: tuple[bytes, ...], secured: bool) -> list[SecurityResult]:
         results = []
@@ -358,8 +435,18 @@ class Circulation:
                     results.append(SecurityResult(False, secured, 0, reason=f"reader: {error}"))
         return results
 
-    def _reverse(self, txn: Txn, failure: SecurityResult) -> None:
-        """The tag cannot be changed: undo the loan so the ILS and the tag agree again."""
+    def _reverse(
+        self,
+        txn: Txn,
+        failure: SecurityResult,
+        *,
+        outcome: str = "security_locked",
+        gave_up: bool = False,
+    ) -> None:
+        """The tag cannot be changed: undo the loan so the ILS and the tag agree again.
+
+        What cannot be undone (a return, or an ILS that will not take the item back) is
+        flagged for staff; ``gave_up`` says no more retries are to come."""
         if txn.kind == "checkout" and not txn.offline:
             try:
                 # A plain checkin, not no-block: an ILS may accept a no-block return dated
@@ -371,18 +458,22 @@ class Circulation:
                     CirculationStatus.CHARGED_NOT_TO_BE_RECALLED,
                 ):
                     txn = self.journal.step(
-                        txn.id, "reversed", outcome="security_locked", detail=failure.reason
+                        txn.id, "reversed", outcome=outcome, detail=failure.reason
                     )
                     self.journal.count("checkout_failed")
-                    self._done(txn, "security_locked")
+                    self._done(txn, outcome)
                     return
             except IlsError as error:
                 log.warning("could not undo loan %s: %s", txn.id, error)
         if txn.kind == "checkout" and txn.offline:
+            txn = self.journal.step(txn.id, "cancelled", outcome=outcome, detail=failure.reason)
+            self._done(txn, outcome)
+            return
+        if gave_up:
             txn = self.journal.step(
-                txn.id, "cancelled", outcome="security_locked", detail=failure.reason
+                txn.id, "flagged", outcome="security_staff", detail=failure.reason
             )
-            self._done(txn, "security_locked")
+            self._done(txn, "security_staff", flagged=True, gave_up=True)
             return
         txn = self.journal.step(txn.id, "flagged", outcome="security_failed", detail=failure.reason)
         self._done(txn, "security_failed", flagged=True)
@@ -395,7 +486,9 @@ class Circulation:
             with self._pending_lock:
                 self._abandoned.add(txn.id)
         try:
-            self._result(kind, item, txn, "internal_error")
+            # Journaled: the ILS may have acted, so neither "lent" nor "not lent" is known
+            # until the maintenance loop has asked it (see Engine._settle_abandoned).
+            self._result(kind, item, txn, "being_checked" if txn else "internal_error")
         finally:
             self._busy(-1)
 

@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kiosk.config.model import DeviceConfig
+    from kiosk.journal.integrity import JournalDamaged
 
 from kiosk.cli_daemon import Service, add_arguments, load_device
 
@@ -35,7 +40,18 @@ def run(args: argparse.Namespace) -> int:
     # all the time; a shorter switch interval keeps an answer that has arrived
     # from waiting behind another thread's slice (the default is 5 ms).
     sys.setswitchinterval(0.0005)
-    engine = Engine(config)
+    from kiosk.config.model import SecretError
+    from kiosk.journal.integrity import JournalDamaged
+    from kiosk.journal.pin_verifier import PinKeyError
+    from kiosk.journal.store import JournalUnavailable
+
+    try:
+        engine = Engine(config)
+    except JournalDamaged as damaged:
+        return serve_damaged(config, args, damaged)
+    except (JournalUnavailable, PinKeyError, SecretError) as error:
+        print(f"muontra kiosk: {error}", file=sys.stderr)
+        return 3
     service = Service("kiosk", args.config)
     engine.start()
     mqtt = start_mqtt(config, engine.bus, kiosk_commands(engine, service.reload))
@@ -66,4 +82,35 @@ def run(args: argparse.Namespace) -> int:
         if mqtt is not None:
             mqtt.stop()
         engine.stop()
+    return service.finish()
+
+
+def serve_damaged(config: DeviceConfig, args: argparse.Namespace, damaged: JournalDamaged) -> int:
+    """Stay up, out of service, saying why, until staff decide (see damaged_journal)."""
+    from kiosk.engine.damaged_journal import DamagedKiosk, api_server, watch_for_decision
+    from kiosk.mqtt.service import start_mqtt
+
+    print(f"muontra kiosk: out of service: {damaged}", file=sys.stderr, flush=True)
+    kiosk = DamagedKiosk(config, damaged)
+    service = Service("kiosk", args.config)
+    mqtt = start_mqtt(config, kiosk.bus, None)
+    api = api_server(config.device.api_socket, kiosk)
+    api.serve_in_thread()
+    kiosk.announce()
+
+    def restart() -> None:
+        service.restart.set()
+        service.stop.set()
+
+    watch_for_decision(kiosk, service.stop, restart)
+    try:
+        service.serve(
+            f"{config.device.id} OUT OF SERVICE (journal damaged); API on "
+            f"{config.device.api_socket}",
+            lambda: True,
+        )
+    finally:
+        api.close()
+        if mqtt is not None:
+            mqtt.stop()
     return service.finish()

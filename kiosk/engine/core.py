@@ -13,28 +13,38 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from drivers.interfaces import BarcodeScanner, DeviceError, DeviceState, PatronCardReader, TagReader
 from drivers.registry import open_device
 from kiosk.config.model import DeviceConfig
 from kiosk.engine.circulation import Borrower, Circulation, Item
+from kiosk.engine.clock import SiteClock, system_now
 from kiosk.engine.embedded_ils import EmbeddedIls
 from kiosk.engine.events import EventBus
+from kiosk.engine.identifiers import IdentifierRules, InvalidIdentifier, check_pin
+from kiosk.engine.offline_limits import OfflineLimits
 from kiosk.engine.pad import PadTag, PadWatcher
-from kiosk.engine.patrons import PatronSession, hash_pin, mask_name, pin_matches
+from kiosk.engine.patrons import PatronSession, PinLockout, mask_name, pin_lock_refs
 from kiosk.engine.reconcile import reconcile
+from kiosk.engine.repeats import already_lent, already_returned, earlier_result
 from kiosk.engine.replay import replay_offline
+from kiosk.engine.sets import set_parts
+from kiosk.engine.settled import settled_result
 from kiosk.engine.texts import both
 from kiosk.ils.client import IlsClient
 from kiosk.ils.errors import IlsConnectionError, IlsError
 from kiosk.ils.sim.server import SimServerThread
+from kiosk.journal.pin_verifier import PinVerifier, load_key
 from kiosk.journal.store import IN_WORK, Journal, PatronCache, PatronCacheEntry
 from kiosk.jsonlines import Refusal
-from kiosk.logsetup import patron_ref
+from kiosk.patron_ref import PatronRefs
 from protocols.sip2.codes import PatronStatusFlag
+from protocols.tags import isil_key, isil_keys
 
 log = logging.getLogger(__name__)
 
@@ -44,32 +54,66 @@ BLOCKING_FLAGS = {
 }
 
 
+def pin_verifier(config: DeviceConfig) -> PinVerifier:
+    """The offline cache's PIN verifier, keyed as configured (see docs/privacy.md)."""
+    return PinVerifier(load_key(config.journal.pin_key_file, config.device.data_dir))
+
+
 class CommandError(Refusal):
     """A command the engine refuses, with a patron-readable message in both languages."""
 
-    def __init__(self, code: str, **values: object) -> None:
+    def __init__(self, code: str, *, ils_message: str = "", **values: object) -> None:
         super().__init__(code)
         self.code = code
         self.message = both(code, **values)
+        if ils_message:
+            self.message["ils_message"] = ils_message
 
 
-@dataclass
-class PendingSet:
-    parts: int
-    present: dict[int, bytes]
+RETURN_REPEAT = 60.0
+"""Seconds within which the same item laid again on a return station is the same return."""
+
+
+def _counts(items: list[dict[str, Any]]) -> dict[str, int]:
+    checking = sum(1 for i in items if i.get("outcome") == "being_checked")
+    done = sum(1 for i in items if i.get("success"))
+    return {"checked_out": done, "failed": len(items) - done - checking, "being_checked": checking}
 
 
 class Engine:
+    """The kiosk's state and every way to change it.
+
+    Ownership: ``lock`` guards all of the engine's own state (the session and its
+    items, the mode, the recent returns, the flagged tags). Every entry point
+    takes it, whatever thread it runs on: API commands, the card and barcode
+    loops, the pad's callbacks and the circulation workers' results. It is
+    never held while waiting for circulation (``done`` waits first, then
+    locks), because the workers need it to report.
+    """
+
     maintenance_every = 5.0
     """Seconds between retries of what an earlier run left open, and of offline replays."""
 
-    def __init__(self, config: DeviceConfig, *, ils: IlsClient | None = None) -> None:
+    def __init__(
+        self,
+        config: DeviceConfig,
+        *,
+        ils: IlsClient | None = None,
+        clock: Callable[[], datetime] = system_now,
+    ) -> None:
         self.config = config
+        self.clock = SiteClock(config.device.timezone, clock)
+        """The engine's one clock; SIP2 dates and the journal take the site's local time."""
         self.bus = EventBus()
         data_dir = config.device.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
+        self.patron_ref = PatronRefs.for_device(config)
         self.journal = Journal.open(data_dir / "journal.sqlite")
-        self.cache = PatronCache(self.journal)
+        self.cache = PatronCache(self.journal, pin_verifier(config))
+        self.identifiers = IdentifierRules.from_patterns(
+            config.patron.id_pattern, config.tags.item_id_pattern
+        )
+        self.pin_lockout = PinLockout(self.cache, config.patron.pin_attempts, PIN_LOCK)
         settings = config.ils.settings()
         self.embedded: EmbeddedIls | None = None
         self.ils_simulator: SimServerThread | None = None
@@ -78,7 +122,7 @@ class Engine:
             self.embedded = EmbeddedIls(data_dir)
             settings = self.embedded.settings(settings)
             self.ils_simulator = self.embedded.thread
-        self.ils = ils or IlsClient(settings)
+        self.ils = ils or IlsClient(settings, clock=self.clock.local)
         self.policy = config.security.to_policy()
         pad_url = config.devices.pad
         if pad_url is None:
@@ -101,6 +145,11 @@ class Engine:
             on_result=self._on_result,
             attempts=config.tags.security_attempts,
             offline_enabled=config.offline.enabled,
+            offline_limits=OfflineLimits(
+                config.offline.max_items_per_patron, config.offline.max_items_total
+            ),
+            clock=self.clock.local,
+            security_retries=config.tags.security_retries,
         )
         self.pad = PadWatcher(
             self.reader,
@@ -117,8 +166,8 @@ class Engine:
         self.last_activity = time.monotonic()
         self.warned = False
         self.out_of_service = False
-        self.sets: dict[str, PendingSet] = {}
         self.returned: dict[bytes, float] = {}
+        """UIDs returned here in the last RETURN_REPEAT seconds (pruned as it is added to)."""
         self.last_summary: dict[str, Any] | None = None
         # UIDs of flagged transactions, so a tag arriving costs no database read.
         self.flagged_uids: set[bytes] = set()
@@ -126,6 +175,11 @@ class Engine:
         self._threads: list[threading.Thread] = []
         self.started = time.time()
         self.run_began = self.journal.now()
+        self._settling = threading.Lock()
+        """One reconcile at a time (the maintenance loop, and ``done`` for a late item)."""
+        self._pruned_at: datetime | None = None
+        self.retention_clock = self.journal.now
+        """The clock retention counts days on (UTC, as the journal's); tests inject one."""
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -223,19 +277,23 @@ class Engine:
                 raise CommandError("ils_unavailable")
             if method not in self.config.patron.identify_by:
                 raise CommandError("patron_unknown")
-            patron_id = value.strip()
-            if not patron_id:
-                raise CommandError("patron_unknown")
+            try:
+                patron_id = self.identifiers.patron_id(value)
+            except InvalidIdentifier as refused:
+                # Never acted on, never sent to the ILS; the text itself is not logged.
+                log.warning("identifier refused (%s): %s", method, refused)
+                raise CommandError("patron_id_invalid") from None
             if self.session is not None:
                 self.end_session("new_patron")
-            if self.cache.locked_until(patron_ref(patron_id)):
+            if self.pin_lockout.locked(pin_lock_refs(self.patron_ref, patron_id)):
                 raise CommandError("pin_locked")
             self.session = PatronSession(
                 id=uuid.uuid4().hex,
                 patron_id=patron_id,
                 language=self.language,
                 method=method,
-                started=datetime.now(),
+                started=self.clock.local(),
+                refs=self.patron_ref,
                 card_uid=card_uid,
             )
             self.mode = "session"
@@ -250,6 +308,10 @@ class Engine:
             self._touch()
             if self.session is None:
                 raise CommandError("patron_unknown")
+            try:
+                pin = check_pin(pin)
+            except InvalidIdentifier:
+                raise CommandError("pin_invalid") from None
             return self._login(pin)
 
     def _login(self, pin: str | None) -> dict[str, Any]:
@@ -266,8 +328,12 @@ class Engine:
         if not answer.valid_patron:
             self._end_quietly()
             raise CommandError("patron_unknown")
+        self._note_ils_patron_id(session, answer.patron_id)
+        if self.pin_lockout.locked(session.lock_refs):
+            self._end_quietly()
+            raise CommandError("pin_locked")
         if pin is not None and answer.valid_patron_password is False:
-            return self._wrong_pin(ref)
+            return self._wrong_pin(session)
         blocked = bool(BLOCKING_FLAGS & set(answer.patron_status))
         session.verified = True
         session.pin = pin
@@ -288,10 +354,18 @@ class Engine:
                 "patron_blocked", patron_ref=ref, screen_messages=session.screen_messages
             )
             self._end_quietly()
-            raise CommandError("patron_blocked")
+            # The ILS says why (fines, a lost card…) and what to do: the patron reads that.
+            raise CommandError("patron_blocked", ils_message=" ".join(session.screen_messages))
         self.bus.publish("session_started", **session.public())
         self._pick_up_waiting_items()
         return session.public()
+
+    def _note_ils_patron_id(self, session: PatronSession, answered: str | None) -> None:
+        """Keep the id the ILS answered (AA), so wrong PINs count against its patron."""
+        try:
+            session.ils_patron_id = self.identifiers.patron_id(answered or "")
+        except InvalidIdentifier:
+            session.ils_patron_id = None  # none, or none usable: the id as read counts
 
     def _pick_up_waiting_items(self) -> None:
         """Books laid on the pad before the patron identified are checked out now."""
@@ -305,22 +379,25 @@ class Engine:
         # The hash is deliberately slow CPU work: let the stack on the pad go first.
         self.circulation.wait_idle(60)
         ref = session.ref
-        self.cache.good_pin(ref)
-        self.cache.remember(
-            PatronCacheEntry(
-                ref,
-                True,
-                blocked,
-                session.patron_type,
-                hash_pin(pin) if pin else None,
-                session.display_name,
-                datetime.now(),
+        try:
+            self.pin_lockout.succeeded(session.lock_refs)
+            self.cache.remember(
+                PatronCacheEntry(
+                    ref,
+                    True,
+                    blocked,
+                    session.patron_type,
+                    self.cache.verifier_for(pin),
+                    session.display_name,
+                    self.clock.local(),
+                )
             )
-        )
+        except SQLAlchemyError as error:  # a full or read-only disk: the session goes on
+            log.warning("offline cache not updated: %s", error.__class__.__name__)
 
-    def _wrong_pin(self, ref: str) -> dict[str, Any]:
-        left = self.cache.failed_pin(ref, self.config.patron.pin_attempts, PIN_LOCK)
-        self.bus.publish("pin_wrong", patron_ref=ref, attempts_left=left)
+    def _wrong_pin(self, session: PatronSession) -> dict[str, Any]:
+        left = self.pin_lockout.failed(session.lock_refs)
+        self.bus.publish("pin_wrong", patron_ref=session.ref, attempts_left=left)
         if left == 0:
             self._end_quietly()
             raise CommandError("pin_locked")
@@ -332,13 +409,17 @@ class Engine:
         entry = self.cache.lookup(session.ref)
         allowed = offline.enabled and (entry is not None or not offline.require_known_patron)
         if entry is not None:
-            age = datetime.now() - entry.updated_at
+            age = self.clock.local() - entry.updated_at
             allowed = allowed and entry.valid and not entry.blocked
             allowed = allowed and age <= timedelta(hours=offline.cache_max_age_hours)
             if offline.patron_types and entry.patron_type not in offline.patron_types:
                 allowed = False
-            if pin is not None and entry.pin_hash and not pin_matches(pin, entry.pin_hash):
-                return self._wrong_pin(session.ref)
+            if (
+                pin is not None
+                and entry.pin_hash
+                and not self.cache.pin_matches(pin, entry.pin_hash)
+            ):
+                return self._wrong_pin(session)
         if not allowed:
             self._end_quietly()
             raise CommandError("not_allowed_offline")
@@ -356,27 +437,30 @@ class Engine:
     def set_language(self, language: str) -> dict[str, Any]:
         if language not in self.config.device.languages:
             raise CommandError("unknown_language")
-        self.language = language
-        if self.session is not None:
-            self.session.language = language
-        self._touch()
+        with self.lock:
+            self.language = language
+            if self.session is not None:
+                self.session.language = language
+            self._touch()
         self.bus.publish("language", language=language)
         return {"language": language}
 
     def extend(self) -> dict[str, Any]:
-        self._touch()
+        with self.lock:
+            self._touch()
         self.bus.publish("session_extended")
         return {"idle_timeout": self.config.patron.idle_timeout}
 
     def account(self) -> dict[str, Any]:
         """The patron's account screen: loans are asked for here, not at login, so the
         first checkout of a stack never waits behind them."""
-        session = self.session
-        if session is None:
-            raise CommandError("patron_unknown")
-        self._touch()
-        self._load_loans(session)
-        return session.public()
+        with self.lock:
+            session = self.session
+            if session is None:
+                raise CommandError("patron_unknown")
+            self._touch()
+            self._load_loans(session)
+            return session.public()
 
     def _load_loans(self, session: PatronSession) -> None:
         if session.offline:
@@ -386,7 +470,8 @@ class Engine:
         except IlsError as error:
             log.warning("loan list unavailable: %s", error)
             return
-        session.loans = list(answer.charged_items)
+        # Loan ids go back to the ILS (item information, renew): held to the same rules.
+        session.loans = [item for item in answer.charged_items if self._item_id_ok(item)]
         details: list[dict[str, object]] = []
         for item in session.loans[:50]:  # one ILS call each: enough for any real account
             try:
@@ -404,10 +489,16 @@ class Engine:
         session.loan_details = details
 
     def renew(self, item_id: str | None = None) -> dict[str, Any]:
+        with self.lock:
+            return self._renew(item_id)
+
+    def _renew(self, item_id: str | None) -> dict[str, Any]:
         session = self.session
         if session is None or not session.verified:
             raise CommandError("patron_unknown")
         self._touch()
+        if item_id and not self._item_id_ok(item_id):
+            raise CommandError("item_id_invalid")
         if not item_id:
             self._load_loans(session)
         items = [item_id] if item_id else list(session.loans)
@@ -420,7 +511,7 @@ class Engine:
                 patron_id=session.patron_id,
                 patron_ref=session.ref,
                 session_id=session.id,
-                transaction_date=datetime.now(),
+                transaction_date=self.clock.local(),
                 security_target=None,
             )
             try:
@@ -467,35 +558,56 @@ class Engine:
 
     def done(self) -> dict[str, Any]:
         """The patron is finished: wait for the items in flight, then offer a receipt."""
-        session = self.session
-        if session is None:
+        current = self.session
+        if current is None:
             raise CommandError("patron_unknown")
+        # Not under the lock: the workers (and a settle's reconcile) take it to report
+        # the items being waited for.
         self.circulation.wait_idle(30)
-        self._touch()
-        summary = self._summary(session)
-        self.last_summary = summary
-        session.closing = True
+        self._settle_before_summary(current)
+        with self.lock:
+            session = self.session
+            if session is None:
+                raise CommandError("patron_unknown")
+            self._touch()
+            summary = self._summary(session)
+            self.last_summary = summary
+            session.closing = True
         self.bus.publish("summary", **summary)
         return summary
 
     def _summary(self, session: PatronSession) -> dict[str, Any]:
+        items = list(session.items.values())
         return {
             "session": session.id,
             "name": session.display_name,
             "language": session.language,
-            "items": list(session.items.values()),
-            "checked_out": sum(1 for i in session.items.values() if i.get("success")),
-            "failed": sum(1 for i in session.items.values() if not i.get("success")),
+            "items": items,
+            **_counts(items),
             "email_available": session.email is not None,
         }
+
+    def _settle_before_summary(self, session: PatronSession) -> None:
+        """Items "being checked" get one more try before the patron reads the summary;
+        what still cannot be settled stays "being checked" there and on the receipt."""
+        if not any(i.get("outcome") == "being_checked" for i in session.items.values()):
+            return
+        try:
+            self._reconcile_now()
+        except IlsConnectionError:
+            self.circulation.ils_online = False
+        except Exception as error:  # the disk still full or read-only: say so, go on
+            log.warning("items still being checked: %s", error)
 
     def receipt(self, method: str) -> dict[str, Any]:
         from kiosk.engine.receipts import deliver
 
-        summary = self.last_summary
-        session = self.session
+        with self.lock:
+            summary = self.last_summary
+            session = self.session
         if summary is None:
             raise CommandError("patron_unknown")
+        # Printing or mailing may take seconds: not under the lock the pad reports through.
         result: dict[str, Any] = deliver(self, summary, session, method)
         self.end_session("done")
         return result
@@ -512,7 +624,6 @@ class Engine:
                     self.ils.end_session(session.patron_id, session.pin)
             except IlsError:
                 pass
-            self.sets.clear()
             self._end_quietly()
             self.bus.publish("session_ended", reason=reason, session=session.id)
             return {"ended": True, "reason": reason}
@@ -523,26 +634,28 @@ class Engine:
     def return_mode(self) -> dict[str, Any]:
         if self.config.device.role == "self-checkout":
             raise CommandError("return_not_here")
-        if self.session is not None:
-            self.end_session("return_mode")
-        self.mode = "return"
-        self._touch()
+        with self.lock:
+            if self.session is not None:
+                self.end_session("return_mode")
+            self.mode = "return"
+            self._touch()
         # Only items placed from now on are returns: what lies on the pad may be the
         # books the last patron just borrowed, and returning those would undo her loans.
         self.bus.publish("mode", mode="return")
         return {"mode": "return"}
 
     def staff(self, action: str) -> dict[str, Any]:
-        if action == "out_of_service":
-            self.out_of_service = True
-            self.end_session("out_of_service")
-        elif action == "in_service":
-            self.out_of_service = False
-        elif action == "reset":
-            self.end_session("reset")
-            self.sets.clear()
-        else:
-            raise CommandError("unknown_action")
+        with self.lock:
+            if action == "out_of_service":
+                self.out_of_service = True
+                self.end_session("out_of_service")
+            elif action == "in_service":
+                self.out_of_service = False
+            elif action == "reset":
+                self.end_session("reset")
+                self.returned.clear()
+            else:
+                raise CommandError("unknown_action")
         self.bus.publish("staff", action=action)
         return self.status()
 
@@ -561,10 +674,16 @@ class Engine:
         )
 
     def _on_tag_added(self, tag: PadTag) -> None:
+        with self.lock:
+            self._tag_added(tag)
+
+    def _tag_added(self, tag: PadTag) -> None:
         self._touch()
         flagged = []
         if tag.uid in self.flagged_uids:
             flagged = [t for t in self.journal.in_states({"flagged"}) if tag.uid in t.tag_uids]
+            if not flagged:
+                self.flagged_uids.discard(tag.uid)  # finished meanwhile (reconciled, staff)
         if flagged and tag.read is not None:
             for txn in flagged:
                 self.circulation.finish(txn)
@@ -582,46 +701,66 @@ class Engine:
         if data.crc_valid is False:
             self._item_event("tag_unreadable", tag.uid, item_id=data.item_id)
             return
-        owners = self.config.tags.owner_libraries
-        if owners and data.owner_library and data.owner_library not in owners:
+        if not self._item_id_ok(data.item_id):
+            self._item_event("item_id_invalid", tag.uid)
+            return
+        owners = isil_keys(self.config.tags.owner_libraries)  # DK718500 is DK-718500
+        if owners and data.owner_library and isil_key(data.owner_library) not in owners:
             self._item_event("foreign_item", tag.uid, item_id=data.item_id)
             return
-        uids = self._complete_set(data.item_id, data.set_size, data.set_index, tag.uid)
-        if uids is None:
-            return
-        item = Item(data.item_id, uids)
-        if self.mode == "session" and self.session is not None and not self.session.closing:
-            self._checkout(item)
-        elif self.mode == "return":
-            if any(time.monotonic() - self.returned.get(uid, -1e9) < 60 for uid in uids):
-                return  # the same item back within a minute: already returned
-            for uid in uids:
-                self.returned[uid] = time.monotonic()
-            self.bus.publish("item", outcome="processing", item_id=item.item_id, kind="checkin")
-            self.circulation.checkin(item)
-        else:
-            self._item_event("item_waiting", tag.uid, item_id=data.item_id)
-
-    def _complete_set(
-        self, item_id: str, parts: int, index: int, uid: bytes
-    ) -> tuple[bytes, ...] | None:
-        if parts <= 1:
-            return (uid,)
-        pending = self.sets.setdefault(item_id, PendingSet(parts, {}))
-        pending.present[index] = uid
-        missing = [n for n in range(1, parts + 1) if n not in pending.present]
-        if missing:
+        session = self.session
+        if self.mode == "session" and session is not None:
+            known = session.items.get(data.item_id)
+            if known is not None and known.get("state") not in ("refused", "cancelled"):
+                # A part of a set lent (or on its way) in this session, lifted and laid
+                # again: nothing to do, and its line keeps saying what happened to it.
+                return
+        uids = set_parts(self.pad.present.values(), data.item_id, data.set_size, tag.uid)
+        if isinstance(uids, list):
             self.bus.publish(
                 "item",
                 outcome="missing_part",
-                item_id=item_id,
-                parts=parts,
-                missing=missing,
-                message=both("missing_part", parts=parts, missing=", ".join(map(str, missing))),
+                item_id=data.item_id,
+                parts=data.set_size,
+                missing=uids,
+                message=both(
+                    "missing_part", parts=data.set_size, missing=", ".join(map(str, uids))
+                ),
             )
-            return None
-        del self.sets[item_id]
-        return tuple(pending.present[n] for n in sorted(pending.present))
+            return
+        item = Item(data.item_id, uids)
+        if self.mode == "session" and session is not None and not session.closing:
+            self._checkout(item)
+        elif self.mode == "return":
+            self._checkin(item)
+        else:
+            self._item_event("item_waiting", tag.uid, item_id=data.item_id)
+
+    def _item_id_ok(self, item_id: str) -> bool:
+        """Whether an item id may go to the ILS (a tag's text is as hostile as a card's)."""
+        try:
+            self.identifiers.item_id(item_id)
+        except InvalidIdentifier as refused:
+            log.warning("item id refused: %s", refused)
+            return False
+        return True
+
+    def _checkin(self, item: Item) -> None:
+        now = time.monotonic()
+        for uid, when in list(self.returned.items()):
+            if now - when >= RETURN_REPEAT:
+                del self.returned[uid]
+        if any(uid in self.returned for uid in item.uids):
+            return  # the same item back within a minute: already returned
+        for uid in item.uids:
+            self.returned[uid] = now
+        earlier = already_returned(self.journal, self.ils, item)
+        if earlier is not None:
+            # Still on the pad from before a restart: the journal knows it is done.
+            self.bus.publish("item", **earlier_result(earlier, "already_returned", success=True))
+            return
+        self.bus.publish("item", outcome="processing", item_id=item.item_id, kind="checkin")
+        self.circulation.checkin(item)
 
     def _checkout(self, item: Item) -> None:
         session = self.session
@@ -629,22 +768,19 @@ class Engine:
         known = session.items.get(item.item_id)
         if known is not None and known.get("state") not in ("refused", "cancelled"):
             return  # already on its way or done in this session
-        offline = self.config.offline
-        allowed = offline.max_items_per_patron - session.offline_items
-        total_left = offline.max_items_total
-        if session.offline or not self.circulation.ils_online:
-            # Only worth a database read when the ILS is away.
-            total_left -= len(self.journal.in_states({"offline_done"}))
+        earlier = already_lent(self.journal, self.ils, session.patron_id, item)
+        if earlier is not None:
+            # Lent to this patron by this kiosk and never returned here since (a login
+            # after a restart, or a second visit with the stack still on the pad):
+            # sending it again would renew it.
+            result = earlier_result(earlier, "already_yours", success=True)
+            session.items[item.item_id] = result
+            self.bus.publish("item", **result)
+            return
+        # The offline limits are counted by the ILS worker, against the journal.
         borrower = Borrower(
-            session.patron_id,
-            session.ref,
-            session.id,
-            session.pin,
-            session.offline,
-            max(0, min(allowed, total_left)),
+            session.patron_id, session.ref, session.id, session.pin, session.offline
         )
-        if session.offline or not self.circulation.ils_online:
-            session.offline_items += 1
         session.items[item.item_id] = {
             "item_id": item.item_id,
             "state": "processing",
@@ -656,12 +792,12 @@ class Engine:
 
     def _on_tag_removed(self, uid: bytes) -> None:
         self.bus.publish("tag_removed", uid=uid.hex().upper())
-        for pending in self.sets.values():
-            for index, present in list(pending.present.items()):
-                if present == uid:
-                    del pending.present[index]
 
     def _on_result(self, result: dict[str, Any]) -> None:
+        with self.lock:
+            self._result(result)
+
+    def _result(self, result: dict[str, Any]) -> None:
         success = result["outcome"] in (
             "checked_out",
             "offline_checked_out",
@@ -669,10 +805,14 @@ class Engine:
             "offline_returned",
         )
         result = {**result, "success": success}
-        if result.get("flagged"):
-            self.flagged_uids.update(bytes.fromhex(u) for u in result.get("uids", ()))
+        uids = tuple(bytes.fromhex(u) for u in result.get("uids", ()))
+        if result.get("flagged") and not result.get("gave_up"):
+            self.flagged_uids.update(uids)
             # Seen again (still there, or put back) it is finished: see _on_tag_added.
-            self.pad.forget(tuple(bytes.fromhex(u) for u in result.get("uids", ())))
+            self.pad.forget(uids)
+        else:
+            # Finished, undone, or left to staff: no more retries when it is seen again.
+            self.flagged_uids.difference_update(uids)
         session = self.session
         if (
             session is not None
@@ -680,6 +820,8 @@ class Engine:
             and result["item_id"] in session.items
         ):
             session.items[result["item_id"]] = result
+        if result.pop("quiet", False):
+            return  # a silent retry: the patron has been told already
         self.bus.publish("item", **result)
 
     # --- background loops ---------------------------------------------------------------------
@@ -687,43 +829,28 @@ class Engine:
     def _timer_loop(self) -> None:
         patron = self.config.patron
         while not self._stop.wait(0.2):
-            if self.session is None:
-                continue
-            idle = time.monotonic() - self.last_activity
-            if self.circulation.pending:
-                self._touch()  # items still in flight are not idleness
-                continue
-            if idle >= patron.idle_timeout:
-                self.end_session("timeout")
-            elif idle >= patron.idle_timeout - patron.idle_warning and not self.warned:
-                self.warned = True
-                seconds = round(patron.idle_timeout - idle)
-                self.bus.publish(
-                    "idle_warning", seconds=seconds, message=both("idle_warning", seconds=seconds)
-                )
+            with self.lock:
+                if self.session is None:
+                    continue
+                idle = time.monotonic() - self.last_activity
+                if self.circulation.pending:
+                    self._touch()  # items still in flight are not idleness
+                    continue
+                if idle >= patron.idle_timeout:
+                    self.end_session("timeout")
+                elif idle >= patron.idle_timeout - patron.idle_warning and not self.warned:
+                    self.warned = True
+                    seconds = round(patron.idle_timeout - idle)
+                    self.bus.publish(
+                        "idle_warning",
+                        seconds=seconds,
+                        message=both("idle_warning", seconds=seconds),
+                    )
 
     def _maintenance_loop(self) -> None:
         while not self._stop.wait(self.maintenance_every):
             try:
-                # reconcile reads the journal once and leaves the reader alone when
-                # nothing is left to settle.
-                abandoned = self.circulation.abandoned_now()
-                report = reconcile(
-                    self.journal,
-                    self.ils,
-                    self.reader,
-                    self.reader_lock,
-                    self.circulation,
-                    only_ils=True,
-                    opened_before=self.run_began,
-                    abandoned=abandoned,
-                )
-                if abandoned:
-                    self.circulation.settled(
-                        {i for i in abandoned if self.journal.get(i).state not in IN_WORK}
-                    )
-                for line in report:
-                    self.bus.publish("reconciled", **line)
+                self._reconcile_now()
                 for line in replay_offline(self.journal, self.ils):
                     self.circulation.ils_online = True
                     self.bus.publish("replayed", **line)
@@ -731,6 +858,83 @@ class Engine:
                 self.circulation.ils_online = False
             except Exception:
                 log.exception("maintenance loop")
+            self._prune_journal()
+
+    def _reconcile_now(self) -> None:
+        """Settle what an earlier run left open and what this run's workers dropped (a
+        full or read-only disk); an item of this session settled here is told again."""
+        with self._settling:
+            # reconcile reads the journal once and leaves the reader alone when
+            # nothing is left to settle.
+            abandoned = self.circulation.abandoned_now()
+            report = reconcile(
+                self.journal,
+                self.ils,
+                self.reader,
+                self.reader_lock,
+                self.circulation,
+                only_ils=True,
+                opened_before=self.run_began,
+                abandoned=abandoned,
+            )
+            if abandoned:
+                self.circulation.settled(
+                    {i for i in abandoned if self.journal.get(i).state not in IN_WORK}
+                )
+            for line in report:
+                self.bus.publish("reconciled", **line)
+                self._item_settled(line["txn"])
+
+    def _item_settled(self, txn_id: str) -> None:
+        """A "being checked" item now at rest: the screen, the summary and the receipt
+        get the outcome the ILS and the tag agree on."""
+        result = settled_result(self.journal.get(txn_id))
+        if result is None:
+            return
+        if result["success"] and result["kind"] == "checkout" and not result["offline"]:
+            result = self._with_due_date(result)
+        with self.lock:  # the ILS was asked above, outside it
+            summary = self.last_summary
+            if summary is not None and any(i.get("txn") == txn_id for i in summary["items"]):
+                items = [result if i.get("txn") == txn_id else i for i in summary["items"]]
+                self.last_summary = {**summary, **_counts(items), "items": items}
+            session = self.session
+            item = session.items.get(result["item_id"], {}) if session is not None else {}
+            if item.get("txn") == txn_id:
+                self._result(result)
+
+    def _with_due_date(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The due date and title the journal could not record, from the ILS itself."""
+        if result["due_date"] and result["title"]:
+            return result
+        try:
+            info = self.ils.item_information(result["item_id"])
+        except IlsError as error:
+            log.info("no due date for a settled loan: %s", error)
+            return result
+        return {
+            **result,
+            "due_date": result["due_date"] or (info.due_date or "").strip() or None,
+            "title": result["title"] or info.title or None,
+        }
+
+    def _prune_journal(self) -> None:
+        """Forget who borrowed what after the retention period (at most once an hour)."""
+        now = self.retention_clock()
+        if self._pruned_at is not None and now - self._pruned_at < timedelta(hours=1):
+            return
+        try:
+            pruned = self.journal.prune(now, timedelta(days=self.config.journal.retention_days))
+        except Exception:
+            log.exception("journal retention")
+            return
+        self._pruned_at = now
+        if pruned.transactions or pruned.patrons:
+            log.info(
+                "retention: forgot %d transactions and %d cached patrons",
+                pruned.transactions,
+                pruned.patrons,
+            )
 
     def _card_loop(self) -> None:
         assert self.card is not None

@@ -4,47 +4,92 @@ Events are small JSON-able dicts with a sequence number; the local API streams
 them to the touchscreen and to scripts, the scenario runner asserts on them.
 They never carry a patron id, PIN or full name (only ``patron_ref`` and the
 masked display name).
+
+A subscriber may be given a limit: a client of the local API that stops
+reading would otherwise make its queue grow without end (24 MB per 100,000
+events was measured), so once ``limit`` events wait for it, it is dropped —
+taken off the bus, its queue emptied — and its ``on_overflow`` callback runs
+(the API closes that connection). In-process subscribers (the MQTT bridge)
+take no limit: they are ours and keep up.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 import queue
 import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 Event = dict[str, Any]
+
+log = logging.getLogger(__name__)
 
 
 class EventBus:
     def __init__(self, history: int = 2000) -> None:
         self._lock = threading.Lock()
-        self._subscribers: list[queue.Queue[Event]] = []
+        self._subscribers: dict[queue.Queue[Event], Callable[[], None] | None] = {}
         self._sequence = itertools.count(1)
-        self._history: list[Event] = []
-        self._limit = history
+        self._history: deque[Event] = deque(maxlen=history)
 
     def publish(self, name: str, /, **data: Any) -> Event:
+        overflowed: list[tuple[queue.Queue[Event], Callable[[], None] | None]] = []
         with self._lock:
             event: Event = {"event": name, "seq": next(self._sequence), "time": time.time(), **data}
             self._history.append(event)
-            del self._history[: -self._limit]
-            for subscriber in self._subscribers:
-                subscriber.put(event)
+            for subscriber, on_overflow in self._subscribers.items():
+                try:
+                    subscriber.put_nowait(event)
+                except queue.Full:
+                    overflowed.append((subscriber, on_overflow))
+            for subscriber, _ in overflowed:
+                del self._subscribers[subscriber]
+                _empty(subscriber)
+        # Outside the lock: the callback may close a socket or publish.
+        for subscriber, on_overflow in overflowed:
+            if on_overflow is not None:
+                on_overflow()  # says why, in its owner's words
+            else:
+                log.warning(
+                    "an event subscriber fell %d events behind; dropped", subscriber.maxsize
+                )
         return event
 
-    def subscribe(self) -> queue.Queue[Event]:
+    def subscribe(
+        self, limit: int | None = None, on_overflow: Callable[[], None] | None = None
+    ) -> queue.Queue[Event]:
+        """A queue that receives every event from now on.
+
+        With ``limit``, at most that many events wait in it: one more and the
+        subscriber is dropped (emptied, no longer fed) and ``on_overflow`` runs.
+        """
         with self._lock:
-            subscriber: queue.Queue[Event] = queue.Queue()
-            self._subscribers.append(subscriber)
+            subscriber: queue.Queue[Event] = queue.Queue(maxsize=limit or 0)
+            self._subscribers[subscriber] = on_overflow
             return subscriber
 
     def unsubscribe(self, subscriber: queue.Queue[Event]) -> None:
         with self._lock:
-            if subscriber in self._subscribers:
-                self._subscribers.remove(subscriber)
+            self._subscribers.pop(subscriber, None)
+
+    def backlogs(self) -> list[int]:
+        """How many events wait for each current subscriber (for tests and health)."""
+        with self._lock:
+            return [subscriber.qsize() for subscriber in self._subscribers]
 
     def history(self) -> list[Event]:
         with self._lock:
             return list(self._history)
+
+
+def _empty(subscriber: queue.Queue[Event]) -> None:
+    """Free what a dropped subscriber will never read."""
+    while True:
+        try:
+            subscriber.get_nowait()
+        except queue.Empty:
+            return

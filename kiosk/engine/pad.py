@@ -11,6 +11,14 @@ inventory of a full pad holds a serial reader for 60-90 ms, the time of a whole
 security release. So rounds wait until the work is done; after
 ``busy_interval`` (to notice items added to a long stack) a round may go
 between two security writes, when the writer is idle waiting for the ILS.
+
+One bad tag never hides the others: each tag of a round is read and reported
+on its own, and whatever goes wrong with one (a memory no decoder can read is
+already a ``TagRead`` without data; anything else is caught here) leaves it
+reported as unreadable while the items beside it are reported as usual.
+Rounds that fail ``FAILED_ROUNDS`` times in a row (not an unplugged reader,
+which reports itself) are reported through ``on_state`` and make
+:meth:`PadWatcher.healthy` false, so the watchdog stops being fed.
 """
 
 from __future__ import annotations
@@ -25,6 +33,9 @@ from drivers.interfaces import DeviceError, DeviceState, DeviceUnavailable, TagR
 from drivers.tag_memory import TagRead, read_tag
 
 log = logging.getLogger(__name__)
+
+FAILED_ROUNDS = 5
+"""Rounds in a row that fail before the pad says so and stops feeding the watchdog."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +80,9 @@ class PadWatcher:
         self.rounds = 0
         self.last_round = time.monotonic()
         self._state = DeviceState.CLOSED
+        self.failed_rounds = 0
+        self._faulty: set[bytes] = set()
+        """Tags whose handling failed unexpectedly: logged once each."""
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="pad", daemon=True)
@@ -86,8 +100,9 @@ class PadWatcher:
             self._missing.pop(uid, None)
 
     def healthy(self, within: float) -> bool:
-        """Whether the loop completed a round recently (the watchdog asks)."""
-        return time.monotonic() - self.last_round < within
+        """Whether the loop completed a round recently and rounds are not failing one after
+        another (the watchdog asks)."""
+        return time.monotonic() - self.last_round < within and self.failed_rounds < FAILED_ROUNDS
 
     def _set_state(self, state: DeviceState, detail: str = "") -> None:
         if state is not self._state:
@@ -98,20 +113,31 @@ class PadWatcher:
         while not self._stop.is_set():
             try:
                 self.round()
+                self.failed_rounds = 0
                 self._set_state(DeviceState.READY)
                 wait = self.interval
             except DeviceUnavailable as error:
+                self.failed_rounds = 0  # reported as such; the loop keeps trying
                 self._set_state(DeviceState.UNAVAILABLE, str(error))
                 wait = 1.0
             except DeviceError as error:
                 log.warning("pad inventory failed: %s", error)
+                self._round_failed(error)
                 wait = 0.2
-            except Exception:
+            except Exception as error:
                 log.exception("pad loop error")
+                self._round_failed(error)
                 wait = 1.0
             self.last_round = time.monotonic()
             if not self._stop.wait(wait):
                 self._wait_for_antenna()
+
+    def _round_failed(self, error: Exception) -> None:
+        self.failed_rounds += 1
+        if self.failed_rounds == FAILED_ROUNDS:
+            detail = f"{self.failed_rounds} rounds in a row failed: {type(error).__name__}: {error}"
+            log.error("pad: %s", detail)
+            self._set_state(DeviceState.UNAVAILABLE, detail)
 
     def _wait_for_antenna(self) -> None:
         """Until no item is in work; after ``busy_interval``, until the writer is idle (or
@@ -141,11 +167,17 @@ class PadWatcher:
                 raise
             except DeviceError:
                 read = None  # left again, or a misread: next round tries again
+            except Exception as error:  # no reader should; it stays with this tag
+                self._fault(uid, "reading", error)
+                read = TagRead(uid, b"", None, f"unreadable tag ({type(error).__name__})")
             tag = PadTag(uid, read, seen_tag.afi)
             first_time = known is None
             self.present[uid] = tag
             if first_time or read is not None:
-                self.on_added(tag)
+                try:
+                    self.on_added(tag)
+                except Exception as error:
+                    self._fault(uid, "reporting", error)
         for uid in list(self.present):
             if uid in seen:
                 continue
@@ -153,4 +185,22 @@ class PadWatcher:
             if self._missing[uid] >= self.missing_rounds:
                 del self.present[uid]
                 del self._missing[uid]
-                self.on_removed(uid)
+                self._faulty.discard(uid)
+                try:
+                    self.on_removed(uid)
+                except Exception as error:
+                    self._fault(uid, "reporting the removal of", error)
+
+    def _fault(self, uid: bytes, doing: str, error: Exception) -> None:
+        if uid in self._faulty:
+            return
+        if len(self._faulty) >= 1000:
+            self._faulty.clear()
+        self._faulty.add(uid)
+        log.error(
+            "pad: %s tag %s failed (the other tags go on): %r",
+            doing,
+            uid.hex().upper(),
+            error,
+            exc_info=error,
+        )

@@ -11,9 +11,11 @@ import hashlib
 import hmac
 import os
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Protocol
 
-from kiosk.logsetup import patron_ref
+from kiosk.engine.identifiers import lock_key
+from kiosk.patron_ref import PatronRefs
 
 PBKDF2_ROUNDS = 120_000
 
@@ -52,6 +54,8 @@ class PatronSession:
     language: str
     method: str
     started: datetime
+    refs: PatronRefs = field(repr=False)
+    """The site's keyed reference maker (kiosk.patron_ref)."""
     pin: str | None = None
     verified: bool = False
     offline: bool = False
@@ -67,12 +71,19 @@ class PatronSession:
     items: dict[str, dict[str, object]] = field(default_factory=dict)
     """Item id -> what the patron sees for it (outcome, due date, message)."""
     card_uid: bytes | None = None
-    offline_items: int = 0
     closing: bool = False
+    ils_patron_id: str | None = None
+    """The patron id as the ILS answered it (AA), when it answered one."""
 
     @property
     def ref(self) -> str:
-        return patron_ref(self.patron_id)
+        return self.refs(self.patron_id)
+
+    @property
+    def lock_refs(self) -> tuple[str, ...]:
+        """What wrong PINs are counted under: the id as read and as the ILS knows it."""
+        ids = (self.patron_id, self.ils_patron_id or self.patron_id)
+        return pin_lock_refs(self.refs, *ids)
 
     def public(self) -> dict[str, object]:
         """What the screen may show: no patron id, no PIN."""
@@ -90,3 +101,42 @@ class PatronSession:
             "screen_messages": self.screen_messages,
             "items": list(self.items.values()),
         }
+
+
+def pin_lock_refs(refs: PatronRefs, *patron_ids: str) -> tuple[str, ...]:
+    """The PIN-lock references of ``patron_ids``, one per patron however it was spelt
+    (keyed with the site's key, like every other reference)."""
+    return tuple(dict.fromkeys(refs("pin:" + lock_key(pid)) for pid in patron_ids))
+
+
+class PinLocks(Protocol):
+    """Where wrong PINs are counted (the journal's patron cache)."""
+
+    def locked_until(self, patron_ref: str) -> datetime | None: ...
+    def failed_pin(self, patron_ref: str, limit: int, lock_for: timedelta) -> int: ...
+    def good_pin(self, patron_ref: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PinLockout:
+    """Wrong PINs counted per patron, not per string a card or a keyboard handed in.
+
+    A lock on any spelling of the patron (case, width) or on the id the ILS
+    answered locks them all, so that "P0001", "p0001" or a card carrying
+    another text for the same account cannot each get their own attempts.
+    """
+
+    locks: PinLocks
+    attempts: int
+    lock_for: timedelta
+
+    def locked(self, refs: tuple[str, ...]) -> bool:
+        return any(self.locks.locked_until(ref) is not None for ref in refs)
+
+    def failed(self, refs: tuple[str, ...]) -> int:
+        """Count one wrong PIN; the attempts left (0: now locked)."""
+        return min(self.locks.failed_pin(ref, self.attempts, self.lock_for) for ref in refs)
+
+    def succeeded(self, refs: tuple[str, ...]) -> None:
+        for ref in refs:
+            self.locks.good_pin(ref)

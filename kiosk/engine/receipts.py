@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from drivers.registry import open_device
 from kiosk.engine.patrons import PatronSession
@@ -24,6 +24,13 @@ def _due(value: object) -> date | None:
         return None
 
 
+def _line_outcome(item: dict[str, Any]) -> Literal["ok", "failed", "checking"]:
+    """A line is "being checked" while the device has not learnt what the ILS did."""
+    if item.get("success"):
+        return "ok"
+    return "checking" if item.get("outcome") == "being_checked" else "failed"
+
+
 def build(engine: Engine, summary: dict[str, Any]) -> Receipt:
     language = summary.get("language", engine.language)
     lines = []
@@ -37,7 +44,7 @@ def build(engine: Engine, summary: dict[str, Any]) -> Receipt:
                 title=item.get("title") or item["item_id"],
                 item_id=item["item_id"],
                 due=_due(item.get("due_date")) if item.get("success") else None,
-                outcome="ok" if item.get("success") else "failed",
+                outcome=_line_outcome(item),
                 message="" if item.get("success") else reason,
             )
         )
@@ -48,7 +55,7 @@ def build(engine: Engine, summary: dict[str, Any]) -> Receipt:
         device_id=device.id,
         site=device.site,
         library_name=device.site,
-        when=datetime.now(),
+        when=engine.clock.local(),  # the library's wall time, as printed
         patron_display=summary.get("name", ""),
         lines=tuple(lines),
         language="en" if language == "en" else "vi",

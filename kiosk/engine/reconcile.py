@@ -3,10 +3,11 @@
 The rule is that the ILS loan and the tag's security end up agreeing, and
 staff can see every case that needed help:
 
-- a checkout that never reached the ILS (``started``, and the ILS has no loan)
-  is cancelled; its tag is made secure again if it was somehow released;
+- a checkout that never reached the ILS (``started``, and the ILS has no loan
+  *to this transaction's patron* — a loan to someone else is not ours) is
+  cancelled; its tag is made secure again if it was somehow released;
 - a checkout the ILS accepted (``ils_ok``, ``securing``, or ``started`` with the
-  loan found in the ILS) gets its security released when its tag is on the
+  patron's loan found in the ILS) gets its security released when its tag is on the
   pad, and stays ``flagged`` for staff (and for the gate's cross-check) when not;
 - a return is redone at the ILS with no-block and the original date (a checkin
   is idempotent), then its security is set, or it is flagged;
@@ -23,14 +24,12 @@ from typing import Any
 
 from drivers.interfaces import DeviceError, TagReader
 from kiosk.engine.circulation import Circulation
+from kiosk.engine.loans import Holder, loan_holder
 from kiosk.ils.client import IlsClient
-from kiosk.ils.errors import IlsConnectionError
+from kiosk.ils.errors import IlsConnectionError, IlsRequestRefused
 from kiosk.journal.store import OPEN, Journal, Txn
-from protocols.sip2.codes import CirculationStatus
 
 log = logging.getLogger(__name__)
-
-ON_LOAN = {CirculationStatus.CHARGED, CirculationStatus.CHARGED_NOT_TO_BE_RECALLED}
 
 
 def _present(reader: TagReader, lock: threading.RLock) -> set[bytes] | None:
@@ -76,6 +75,9 @@ def reconcile(
         except IlsConnectionError:
             log.info("reconcile: ILS unreachable; %s %s stays open", txn.kind, txn.id)
             continue
+        except IlsRequestRefused as refused:
+            # Never sendable (an id journaled unchecked by an older version): staff decide.
+            after = journal.step(txn.id, "conflict", detail=str(refused))
         if after is not None and after.state != txn.state:
             report.append(
                 {
@@ -102,13 +104,19 @@ def _one(
             detail="answer lost in a restart; renew again",
         )
     if txn.kind == "checkout" and txn.state == "started":
-        status = ils.item_information(txn.item_id).circulation_status
-        if str(status) not in ON_LOAN:
+        # "On loan" is not enough: the item may be lent to someone else (at the desk, or
+        # this checkout was refused for them). Only a loan to this transaction's patron
+        # is this transaction's; otherwise the tag stays (or is made) secured.
+        holder, _info = loan_holder(ils, txn.item_id, txn.patron_id or "")
+        if holder is not Holder.PATRON:
             if all(uid in present for uid in txn.tag_uids):
                 circulation.secure_tags(txn.tag_uids, True)  # restore, in case
-            return journal.step(
-                txn.id, "cancelled", outcome="ils_unavailable", detail="no ILS loan after restart"
+            detail = (
+                "on loan to another patron in the ILS after restart"
+                if holder is Holder.SOMEONE_ELSE
+                else "no ILS loan after restart"
             )
+            return journal.step(txn.id, "cancelled", outcome="ils_unavailable", detail=detail)
         txn = journal.step(txn.id, "ils_ok", detail="loan found in the ILS after restart")
     if txn.kind == "checkin" and txn.state == "started":
         try:

@@ -1,9 +1,16 @@
 """Offline transactions, replayed to the ILS exactly once when it answers again.
 
-Each is sent with no-block and its original date. Before sending, the item's
-status is asked: if the ILS already shows the outcome (a replay whose
-"replayed" mark was lost in a crash), it is marked replayed without a second
-call. What the ILS refuses becomes a ``conflict`` for the staff report.
+Each is sent with its original date (the site's local time when the patron
+acted). Before sending, the ILS is asked about the item:
+
+- a checkout already on loan to the same patron (a replay whose "replayed"
+  mark was lost in a crash) is marked replayed without a second call;
+- on loan to someone else, it is a ``conflict`` for staff, never "replayed";
+- a hold waiting on the item is sent *without* no-block: the ILS decides, and
+  a refusal is a conflict — another patron's hold stays in the queue;
+- otherwise it is sent with no-block, as SIP2 intends for offline loans.
+
+What the ILS refuses becomes a ``conflict`` for the staff report.
 """
 
 from __future__ import annotations
@@ -11,36 +18,57 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from kiosk.engine.loans import Holder, loan_holder, on_loan
 from kiosk.ils.client import IlsClient
-from kiosk.journal.store import Journal
+from kiosk.ils.errors import IlsRequestRefused
+from kiosk.journal.store import Journal, Txn
+from protocols.sip2 import ItemInformationResponse
 from protocols.sip2.codes import CirculationStatus
 
 log = logging.getLogger(__name__)
 
-ON_LOAN = {CirculationStatus.CHARGED, CirculationStatus.CHARGED_NOT_TO_BE_RECALLED}
+
+def _hold_waiting(info: ItemInformationResponse) -> bool:
+    queue = info.hold_queue_length
+    return str(info.circulation_status) == CirculationStatus.WAITING_ON_HOLD_SHELF or (
+        queue is not None and int(queue) > 0
+    )
+
+
+def _replay_checkout(ils: IlsClient, txn: Txn) -> tuple[str, str]:
+    assert txn.patron_id is not None
+    holder, info = loan_holder(ils, txn.item_id, txn.patron_id)
+    if holder is Holder.PATRON:
+        return "replayed", "already on loan to this patron in the ILS"
+    if holder is Holder.SOMEONE_ELSE:
+        return "conflict", "on loan to another patron in the ILS"
+    force = not _hold_waiting(info)
+    answer = ils.checkout(
+        txn.patron_id, txn.item_id, no_block=force, transaction_date=txn.transaction_date
+    )
+    return ("replayed" if answer.ok else "conflict"), " ".join(answer.screen_messages)
+
+
+def _replay_checkin(ils: IlsClient, txn: Txn) -> tuple[str, str]:
+    if not on_loan(ils.item_information(txn.item_id)):
+        return "replayed", "already returned in the ILS"
+    returned = ils.checkin(txn.item_id, no_block=True, return_date=txn.transaction_date)
+    return ("replayed" if returned.ok else "conflict"), " ".join(returned.screen_messages)
 
 
 def replay_offline(journal: Journal, ils: IlsClient) -> list[dict[str, Any]]:
     """Replay what is waiting; raises IlsConnectionError when the ILS is still away."""
     done: list[dict[str, Any]] = []
     for txn in journal.in_states({"offline_done"}):
-        status = str(ils.item_information(txn.item_id).circulation_status)
-        if txn.kind == "checkout":
-            if status in ON_LOAN:
-                state, message = "replayed", "already on loan in the ILS"
+        try:
+            if txn.kind == "checkout":
+                state, message = _replay_checkout(ils, txn)
             else:
-                assert txn.patron_id is not None
-                answer = ils.checkout(
-                    txn.patron_id, txn.item_id, no_block=True, transaction_date=txn.transaction_date
-                )
-                message = " ".join(answer.screen_messages)
-                state = "replayed" if answer.ok else "conflict"
-        elif status not in ON_LOAN:
-            state, message = "replayed", "already returned in the ILS"
-        else:
-            returned = ils.checkin(txn.item_id, no_block=True, return_date=txn.transaction_date)
-            message = " ".join(returned.screen_messages)
-            state = "replayed" if returned.ok else "conflict"
+                state, message = _replay_checkin(ils, txn)
+        except IlsRequestRefused as refused:
+            # An id an older version journaled unchecked: it can never be sent, so it
+            # goes to staff instead of stopping every later replay behind it.
+            state, message = "conflict", str(refused)
         journal.step(txn.id, state, ils_message=message or None)
         if state == "conflict":
             journal.count(f"{txn.kind}_conflict")

@@ -110,6 +110,8 @@ class SimControl:
             faults.leave_during_write.add(uid)
         elif name == "silent_write_fail" and uid is not None:
             faults.silent_write_fail[uid] = int(args.get("value", 1))
+        elif name == "read_fails" and uid is not None:
+            faults.read_fails[uid] = int(args.get("value", 1))
         elif name == "lock_afi" and uid is not None:
             field.tag(uid).afi_locked = True
         else:

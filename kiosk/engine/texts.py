@@ -9,6 +9,8 @@ from __future__ import annotations
 TEXTS: dict[str, tuple[str, str]] = {
     "checked_out": ("Đã mượn", "Checked out"),
     "returned": ("Đã trả", "Returned"),
+    "already_yours": ("Bạn đã mượn tài liệu này", "Already on loan to you"),
+    "already_returned": ("Tài liệu này đã được trả", "Already returned"),
     "renewed": ("Đã gia hạn", "Renewed"),
     "ils_refused": ("Thư viện không cho mượn tài liệu này", "The library refused this item"),
     "checkin_refused": ("Thư viện không nhận trả tài liệu này", "The library refused this return"),
@@ -38,9 +40,21 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Nhãn bị khoá — tài liệu đã được trả lại, hãy hỏi thủ thư",
         "The tag is locked — the loan was undone, please ask staff",
     ),
+    "security_undone": (
+        "Không gỡ được từ tính — đã huỷ mượn tài liệu này, hãy hỏi thủ thư",
+        "Security could not be released — the loan was undone, please ask staff",
+    ),
+    "security_staff": (
+        "Không đặt được từ tính — thủ thư sẽ xử lý tài liệu này",
+        "Security could not be set — staff will see to this item",
+    ),
     "internal_error": (
         "Máy gặp sự cố với tài liệu này — hãy hỏi thủ thư",
         "Something went wrong with this item — please ask staff",
+    ),
+    "being_checked": (
+        "Đang kiểm tra tài liệu này với hệ thống thư viện — xin chờ hoặc hỏi thủ thư",
+        "This item is being checked with the library system — please wait or ask staff",
     ),
     "ils_unavailable": (
         "Hệ thống thư viện không trả lời — hãy hỏi thủ thư",
@@ -64,6 +78,18 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Too many wrong PINs — please ask staff",
     ),
     "patron_unknown": ("Không tìm thấy bạn đọc", "Patron not found"),
+    "patron_id_invalid": (
+        "Không đọc được mã thẻ này — hãy hỏi thủ thư",
+        "This card number cannot be used — please ask staff",
+    ),
+    "pin_invalid": (
+        "Mã PIN có ký tự không hợp lệ — hãy nhập lại",
+        "The PIN has characters that are not allowed — please type it again",
+    ),
+    "item_id_invalid": (
+        "Mã tài liệu trên nhãn không hợp lệ — hãy đưa cho thủ thư",
+        "The item number on this tag is not valid — please give it to staff",
+    ),
     "patron_blocked": ("Thẻ bạn đọc đang bị khoá", "This library card is blocked"),
     "not_allowed_offline": (
         "Đang ngoại tuyến: không mượn được bằng thẻ này",

@@ -21,9 +21,16 @@ import socket
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
-from kiosk.ils.errors import IlsConnectionError, IlsLoginError, IlsTimeout
+from kiosk.ils.errors import (
+    IlsAnswerLost,
+    IlsConnectionError,
+    IlsLoginError,
+    IlsRequestRefused,
+    IlsTimeout,
+)
 from kiosk.ils.url import IlsSettings
 from protocols.sip2 import (
     ACSStatusResponse,
@@ -31,6 +38,7 @@ from protocols.sip2 import (
     LoginResponse,
     Message,
     SCStatusRequest,
+    SIP2Error,
 )
 from protocols.sip2.client import (
     ClientConnection,
@@ -47,6 +55,15 @@ IDEMPOTENT = frozenset({"93", "99", "23", "63", "17", "35"})
 
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
+
+# A hostile or broken ILS can send warnings as fast as the link carries them (248,058
+# lines in 5 s were measured): keep the latest few for `sip2 doctor`, log one line per
+# interval and then how many were left out.
+WARNINGS_KEPT = 100
+WARNING_LOG_INTERVAL = 10.0
+# The raw bytes kept of the last exchange (for `sip2 doctor`): a message is at most
+# 64 KB (the framer's limit), so twice that always holds the answer.
+RAW_KEPT = 128 * 1024
 
 
 class _LinkLost(Exception):
@@ -75,7 +92,15 @@ class SipConnection:
         self.last_activity = 0.0
         self.last_raw = b""
         self.reconnects = 0
-        self.warnings: list[str] = []
+        self._warnings: deque[str] = deque(maxlen=WARNINGS_KEPT)
+        self.warnings_total = 0
+        self._warning_logged_at: float | None = None
+        self._warnings_suppressed = 0
+
+    @property
+    def warnings(self) -> list[str]:
+        """The latest :data:`WARNINGS_KEPT` protocol warnings, oldest first."""
+        return list(self._warnings)
 
     # --- life cycle -------------------------------------------------------------------
 
@@ -136,7 +161,7 @@ class SipConnection:
             except (_LinkLost, OSError) as exc:
                 self._close_socket()
                 if message.command not in IDEMPOTENT:
-                    raise IlsConnectionError(
+                    raise IlsAnswerLost(
                         f"the link to the ILS broke during {message.name}: {exc}; "
                         "it may or may not have been done"
                     ) from None
@@ -188,6 +213,7 @@ class SipConnection:
             ) from None
 
     def _close_socket(self) -> None:
+        self._log_suppressed()
         if self._sock is not None:
             try:
                 self._sock.close()
@@ -247,7 +273,11 @@ class SipConnection:
         sock = self._sock
         if sock is None:
             raise _LinkLost("not connected")
-        sock.sendall(self.link.send(message))
+        try:
+            request = self.link.send(message)
+        except SIP2Error as refused:  # encoded before anything is written: the link is intact
+            raise IlsRequestRefused(f"{message.name} not sent: {refused}") from None
+        sock.sendall(request)
         deadline = self._monotonic() + self.settings.timeout
         received = bytearray()
         while True:
@@ -265,6 +295,7 @@ class SipConnection:
                 self.link.connection_lost()
                 raise _LinkLost("the ILS closed the connection")
             received += data
+            _keep_tail(received)
             for event in self.link.receive_data(data):
                 if isinstance(event, SendData):
                     sock.sendall(event.data)
@@ -278,5 +309,27 @@ class SipConnection:
                     return event.response
 
     def _warn(self, reason: str) -> None:
+        self._warnings.append(reason)
+        self.warnings_total += 1
+        now = self._monotonic()
+        logged = self._warning_logged_at
+        if logged is not None and now - logged < WARNING_LOG_INTERVAL:
+            self._warnings_suppressed += 1
+            return
+        self._log_suppressed()
         log.warning("SIP2: %s", reason)
-        self.warnings.append(reason)
+        self._warning_logged_at = now
+
+    def _log_suppressed(self) -> None:
+        if self._warnings_suppressed:
+            log.warning("SIP2: %d more warnings from the ILS suppressed", self._warnings_suppressed)
+            self._warnings_suppressed = 0
+
+
+def _keep_tail(received: bytearray) -> None:
+    """Cut ``received`` to its last RAW_KEPT bytes, from a message boundary on."""
+    if len(received) <= RAW_KEPT:
+        return
+    del received[:-RAW_KEPT]
+    ends = [at for at in (received.find(b"\r"), received.find(b"\n")) if at >= 0]
+    del received[: min(ends) + 1 if ends else len(received)]

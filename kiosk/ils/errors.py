@@ -9,8 +9,26 @@ class IlsConnectionError(IlsError):
     """The ILS cannot be reached, or the link broke; the outcome of the call is unknown."""
 
 
-class IlsTimeout(IlsConnectionError):
+class IlsAnswerLost(IlsConnectionError):
+    """The request was sent but no answer came back: the ILS may or may not have done it.
+
+    A caller must ask the ILS what happened (item information) before deciding;
+    treating it as "never sent" would, for a checkout, lend offline an item the
+    ILS had refused (for someone else's hold, say).
+    """
+
+
+class IlsTimeout(IlsAnswerLost):
     """The ILS did not answer in time."""
+
+
+class IlsRequestRefused(IlsError):
+    """The request was never sent: a value in it would have forged SIP2 (a CR, LF, ``|``
+    or other control character), so the encoder refused it.
+
+    Retrying cannot help; a transaction carrying such a value (from a journal an
+    older version wrote) goes to staff as a conflict.
+    """
 
 
 class IlsLoginError(IlsError):

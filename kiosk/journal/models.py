@@ -8,8 +8,9 @@ finishes or reverses each one (see :mod:`kiosk.engine.reconcile`).
 The patron id is kept here, on the device only, because an offline loan must
 be replayed to the ILS under it; logs, events and MQTT carry ``patron_ref``
 (a keyed hash) instead. PINs are never stored in clear: the offline cache holds
-a salted PBKDF2 hash, so a patron can still prove who they are while the ILS
-is down.
+a verifier keyed with a secret kept outside the journal (see
+:mod:`kiosk.journal.pin_verifier`), so a patron can still prove who they are
+while the ILS is down, and a copy of the journal alone tests no PIN.
 """
 
 from __future__ import annotations

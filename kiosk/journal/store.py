@@ -8,16 +8,20 @@ step that was written, and :mod:`kiosk.engine.reconcile` takes it from there.
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import DBAPIError
 
 from kiosk import db
+from kiosk.journal import integrity
 from kiosk.journal.models import CachedPatron, HourlyCount, JournalStep, PinLock, Transaction
+from kiosk.journal.pin_verifier import PinVerifier
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -29,8 +33,29 @@ OPEN = frozenset({"started", "ils_ok", "securing", "flagged"})
 IN_WORK = OPEN - {"flagged"}
 
 
+# What retention may delete: at rest and nothing left for anyone to do. A conflict waits
+# for staff (it is on their list), so it stays until they have dealt with it.
+PRUNABLE = FINAL - {"conflict"}
+
+
+class JournalUnavailable(RuntimeError):
+    """The journal cannot be opened for a reason that is not damage (disk full, read-only)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    transactions: int
+    steps: int
+    patrons: int
+
+
 class AtRest(ValueError):
     """A step asked of a transaction that has already reached a final state."""
+
+
+def _deleted(result: Any) -> int:
+    """Rows a DELETE removed (a CursorResult's rowcount; typed loosely by SQLAlchemy)."""
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _now() -> datetime:
@@ -85,6 +110,68 @@ class Txn:
 
 class Journal(db.SqliteStore):
     MIGRATIONS: ClassVar[Path] = MIGRATIONS
+
+    @classmethod
+    def open(cls, path: str | Path | None = None, *, migrate: bool = True) -> Self:
+        """Open the journal after checking it (see :mod:`kiosk.journal.integrity`).
+
+        Raises :class:`~kiosk.journal.integrity.JournalDamaged` when the file is damaged,
+        empty or gone (it is set aside first), :class:`JournalUnavailable` when SQLite
+        cannot open or migrate it for another reason; neither leaves a half-open store.
+        """
+        if path is None or str(path) == ":memory:":
+            return super().open(path, migrate=migrate)
+        file = Path(path)
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            integrity.guard(file)
+        except OSError as error:  # not damage: a permission, a read-only or absent disk
+            raise JournalUnavailable(f"journal {file} cannot be checked: {error}") from None
+        try:
+            store = super().open(file, migrate=migrate)
+        except DBAPIError as error:
+            raise JournalUnavailable(f"journal {file} cannot be opened: {error.orig}") from None
+        try:
+            # Before any patron data is written: the file SQLite just made follows the umask.
+            integrity.restrict(file)
+            integrity.mark_sound(file)
+        except OSError as error:
+            store.close()
+            raise JournalUnavailable(f"journal {file} cannot be secured: {error}") from None
+        return store
+
+    def prune(self, now: datetime, keep: timedelta) -> Pruned:
+        """Forget who borrowed what once ``keep`` has passed: finished transactions, their
+        steps and cached patrons older than that go; hourly statistics stay.
+
+        ``now`` is UTC, as the journal's own clock (:meth:`now`). Open, flagged, offline
+        (not yet replayed) and conflicting transactions are never pruned, whatever their
+        age. Deleted rows are overwritten (``secure_delete``) and the WAL emptied, so the
+        history does not linger in free pages.
+        """
+        cutoff = now - keep
+        with self.write() as session:
+            session.connection().exec_driver_sql("PRAGMA secure_delete=ON")
+            old = select(Transaction.id).where(
+                Transaction.state.in_(PRUNABLE), Transaction.updated_at < cutoff
+            )
+            steps = _deleted(
+                session.execute(delete(JournalStep).where(JournalStep.transaction_id.in_(old)))
+            )
+            transactions = _deleted(
+                session.execute(
+                    delete(Transaction).where(
+                        Transaction.state.in_(PRUNABLE), Transaction.updated_at < cutoff
+                    )
+                )
+            )
+            patrons = _deleted(
+                session.execute(delete(CachedPatron).where(CachedPatron.updated_at < cutoff))
+            )
+        if self.path is not None and (transactions or patrons):
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return Pruned(transactions, steps, patrons)
 
     def begin(
         self,
@@ -190,6 +277,18 @@ class Journal(db.SqliteStore):
         """The journal's clock (UTC), as ``opened_before`` compares it."""
         return _now()
 
+    def latest(self, item_id: str) -> Txn | None:
+        """The item's most recent transaction here, of any kind and state."""
+        query = (
+            select(Transaction)
+            .where(Transaction.item_id == item_id)
+            .order_by(Transaction.created_at.desc())
+            .limit(1)
+        )
+        with self.read() as session:
+            row = session.scalars(query).first()
+            return None if row is None else Txn.of(row)
+
     def all(self) -> list[Txn]:
         with self.read() as session:
             rows = session.scalars(select(Transaction).order_by(Transaction.created_at))
@@ -236,10 +335,23 @@ class PatronCacheEntry:
 
 
 class PatronCache:
-    """The offline list of valid and blocked patrons, and PIN attempt limits, in the journal DB."""
+    """The offline list of valid and blocked patrons, and PIN attempt limits, in the journal DB.
 
-    def __init__(self, journal: Journal) -> None:
+    PINs are kept only as keyed verifiers (see :mod:`kiosk.journal.pin_verifier`); the
+    key is not in the journal. ``verifier`` defaults to a key that lives as long as this
+    object, which is right for tests and for a device that must not keep PINs at all.
+    """
+
+    def __init__(self, journal: Journal, verifier: PinVerifier | None = None) -> None:
         self.journal = journal
+        self.verifier = verifier or PinVerifier(os.urandom(32))
+
+    def verifier_for(self, pin: str | None) -> str | None:
+        """What is stored for ``pin`` (None: no PIN to keep)."""
+        return self.verifier.make(pin) if pin else None
+
+    def pin_matches(self, pin: str, stored: str | None) -> bool:
+        return self.verifier.matches(pin, stored)
 
     def remember(self, entry: PatronCacheEntry) -> None:
         with self.journal.write() as session:
@@ -254,16 +366,20 @@ class PatronCache:
             row.updated_at = entry.updated_at
 
     def lookup(self, patron_ref: str) -> PatronCacheEntry | None:
+        """The patron as cached. An entry whose PIN verifier this key cannot check (an
+        older unkeyed hash, another key) is reported not valid: the patron logs in online
+        once more, rather than having any PIN accepted or a right one counted as wrong."""
         with self.journal.read() as session:
             row = session.get(CachedPatron, patron_ref)
             if row is None:
                 return None
+            checkable = row.pin_hash is None or self.verifier.usable(row.pin_hash)
             return PatronCacheEntry(
                 row.patron_ref,
-                row.valid,
+                row.valid and checkable,
                 row.blocked,
                 row.patron_type,
-                row.pin_hash,
+                row.pin_hash if checkable else None,
                 row.display_name,
                 row.updated_at,
             )

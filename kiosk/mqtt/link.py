@@ -20,6 +20,17 @@ Why it is built this way:
 - **Reconnects** are paho's own loop with its exponential backoff
   (``reconnect_delay_set``); a refused login is kept as the ``auth_failed``
   state so that monitoring (and the staff console) can say so plainly.
+- **Commands run once, fresh, ever.** Command ids are kept on disk
+  (:class:`~kiosk.mqtt.command_log.CommandLog`), so a repeat after a restart is
+  answered as a duplicate and not run; a command dated more than
+  ``command_max_age`` seconds ago (or ``command_max_ahead`` seconds in the
+  future) by the link's clock is refused, so a captured command cannot be
+  replayed later. Who may publish a command at all is the broker's ACL
+  (docs/mqtt.md).
+- **Site events name their sender in the topic.** The broker's ACL lets a
+  device publish only under its own topics, so a site event is passed on only
+  when the payload's device and site are the topic's: a payload cannot claim
+  another sender than the login that published it.
 - **Privacy.** Only payloads built by :mod:`protocols.mqtt` go out, and nothing
   here logs a payload: log lines name topics, ids and counts.
 """
@@ -45,6 +56,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
 from kiosk.engine.events import EventBus
+from kiosk.mqtt.command_log import CommandLog
 from kiosk.mqtt.outbox import Outbox, OutboxEntry
 from protocols.mqtt import payloads, topics
 from protocols.mqtt.payloads import (
@@ -75,7 +87,8 @@ log = logging.getLogger(__name__)
 # CONNACK reason codes that mean "your login is wrong", in MQTT 5 numbering (paho maps
 # the MQTT 3.1.1 return codes 4 and 5 onto 134 and 135).
 _AUTH_REFUSED = frozenset({134, 135})
-_SEEN_COMMANDS = 1000
+_SEEN_EVENTS = 1000
+_MIN_COMMAND_MEMORY = 24 * 3600.0  # seconds a command id is kept at the least
 _READ_AHEAD = 200  # outbox rows read per query
 
 
@@ -84,10 +97,6 @@ def _software_version() -> str:
         return metadata.version("muontra")
     except metadata.PackageNotFoundError:
         return "unknown"
-
-
-def _now_iso() -> str:
-    return payloads.iso_time(time.time())
 
 
 class LinkState(StrEnum):
@@ -121,6 +130,15 @@ class LinkSettings:
     reconnect_max: int = 30
     telemetry_every: float = 0.0
     """Seconds between health reports while online; 0: only when :meth:`publish_telemetry`."""
+    command_max_age: float = 300.0
+    """A command dated longer ago than this (seconds) is refused as stale."""
+    command_max_ahead: float = 60.0
+    """A command dated further in the future than this (seconds) is refused."""
+
+    @property
+    def command_memory(self) -> float:
+        """Seconds a command id is kept: longer than any command could still be fresh."""
+        return max(_MIN_COMMAND_MEMORY, 2 * (self.command_max_age + self.command_max_ahead))
 
     @classmethod
     def from_config(cls, mqtt_section: MqttSection, device: DeviceSection) -> LinkSettings:
@@ -133,6 +151,8 @@ class LinkSettings:
             password=mqtt_section.password(),
             client_id=mqtt_section.client_id,
             prefix=mqtt_section.topic_prefix,
+            command_max_age=mqtt_section.command_max_age,
+            command_max_ahead=mqtt_section.command_max_ahead,
             site=device.site,
             device=device.id,
         )
@@ -159,10 +179,15 @@ class MqttLink:
         on_command: CommandHandler | None = None,
         on_site_event: Callable[[str, Event], None] | None = None,
         site_event_kinds: tuple[str, ...] = (),
+        *,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.outbox = outbox
+        self.clock = clock
+        """Epoch seconds: the times this link writes, and what a command's age is measured by."""
         self.on_command = on_command
+        self.answered = CommandLog(outbox, settings.command_memory)
         # The gate listens to its site's kiosks (checkouts, failed security writes).
         self.on_site_event = on_site_event
         self.site_event_kinds = site_event_kinds
@@ -181,7 +206,7 @@ class MqttLink:
         self._threads: list[threading.Thread] = []
         self._commands: queue.Queue[Command | None] = queue.Queue()
         self._seen: collections.OrderedDict[str, None] = collections.OrderedDict()
-        self._connected_at = _now_iso()
+        self._connected_at = self._now_iso()
         self._client = self._make_client()
 
     # --- set-up ----------------------------------------------------------------------------
@@ -227,9 +252,12 @@ class MqttLink:
         s = self.settings
         return topics.build_topic(s.prefix, s.site, s.device, channel, name)
 
+    def _now_iso(self) -> str:
+        return payloads.iso_time(self.clock())
+
     def _state_payload(self, state: str, since: str) -> bytes:
         s = self.settings
-        envelope = Envelope(payloads.new_id(), _now_iso(), s.device, s.site)
+        envelope = Envelope(payloads.new_id(), self._now_iso(), s.device, s.site)
         return payloads.encode(State(envelope, state, since, s.version))
 
     # --- life -------------------------------------------------------------------------------
@@ -254,7 +282,7 @@ class MqttLink:
         """Say "offline" (retained), disconnect cleanly, stop the threads. Unsent rows stay."""
         if self.state is LinkState.ONLINE:
             info = self._direct(
-                self.topic(Channel.STATE), self._state_payload("offline", _now_iso()), 1, True
+                self.topic(Channel.STATE), self._state_payload("offline", self._now_iso()), 1, True
             )
             try:
                 info.wait_for_publish(timeout=timeout / 2)
@@ -311,7 +339,7 @@ class MqttLink:
 
     def _on_pre_connect(self, client: mqtt.Client, _userdata: Any) -> None:
         # The will is set afresh before each connect so that it says since when we were up.
-        self._connected_at = _now_iso()
+        self._connected_at = self._now_iso()
         client.will_set(
             self.topic(Channel.STATE),
             self._state_payload("offline", self._connected_at),
@@ -344,15 +372,17 @@ class MqttLink:
             else:
                 self._set_state(LinkState.OFFLINE, f"the broker refused the connection: {reason}")
             return
-        self._direct(
-            self.topic(Channel.STATE), self._state_payload("online", self._connected_at), 1, True
-        )
         s = self.settings
+        # Subscribe before the birth: the broker handles one client's packets in order, so
+        # whoever sees this device online can command it at once and be heard.
         if self.on_command is not None:
             client.subscribe(topics.commands_filter(s.prefix, s.site, s.device), qos=1)
         if self.on_site_event is not None:
             for kind in self.site_event_kinds:
                 client.subscribe(f"{s.prefix}/{topics.SCHEMA}/{s.site}/+/events/{kind}", qos=1)
+        self._direct(
+            self.topic(Channel.STATE), self._state_payload("online", self._connected_at), 1, True
+        )
         self._set_state(LinkState.ONLINE)
         self.outbox.poke()
 
@@ -391,10 +421,7 @@ class MqttLink:
             where = topics.parse_topic(message.topic, s.prefix)
             if where.channel is Channel.EVENTS and self.on_site_event is not None:
                 if where.device != s.device and where.name in self.site_event_kinds:
-                    event = payloads.decode_event(bytes(message.payload), where.name)
-                    if event.envelope.id not in self._seen:
-                        self._seen[event.envelope.id] = None
-                        self.on_site_event(where.name, event)
+                    self._site_event(where, bytes(message.payload))
                 return
             if where.channel is not Channel.COMMANDS or where.device != s.device:
                 return
@@ -405,12 +432,34 @@ class MqttLink:
         if command.envelope.device != s.device or command.envelope.site != s.site:
             log.warning("dropped command %s addressed to another device", command.envelope.id)
             return
-        if command.envelope.id in self._seen:
-            return
-        self._seen[command.envelope.id] = None
-        while len(self._seen) > _SEEN_COMMANDS:
-            self._seen.popitem(last=False)
+        # Whether it is new, and fresh, is decided on the command thread: it takes the disk.
         self._commands.put(command)
+
+    def _site_event(self, where: topics.Topic, payload: bytes) -> None:
+        """Pass on another device's event of this site, if the payload names its topic's sender."""
+        assert self.on_site_event is not None and where.name is not None
+        event = payloads.decode_event(payload, where.name)
+        sender = event.envelope
+        if where.site != self.settings.site or (sender.device, sender.site) != (
+            where.device,
+            where.site,
+        ):
+            # With the ACL, the topic is the login that published; the payload is only a claim.
+            log.warning(
+                "dropped a %s event under %s/%s claiming to come from %s/%s",
+                where.name,
+                where.site,
+                where.device,
+                sender.site,
+                sender.device,
+            )
+            return
+        if sender.id in self._seen:
+            return
+        self._seen[sender.id] = None
+        while len(self._seen) > _SEEN_EVENTS:
+            self._seen.popitem(last=False)
+        self.on_site_event(where.name, event)
 
     # --- sending ----------------------------------------------------------------------------
 
@@ -516,7 +565,7 @@ class MqttLink:
             return False
         s = self.settings
         report = Telemetry(
-            Envelope(payloads.new_id(), _now_iso(), s.device, s.site),
+            Envelope(payloads.new_id(), self._now_iso(), s.device, s.site),
             uptime,
             readers or {},
             {"outbox": self.outbox.count(), "inflight": self.inflight(), **(queues or {})},
@@ -544,19 +593,70 @@ class MqttLink:
             handler = self.on_command
             if handler is None:
                 continue
+            try:
+                self._take(command, handler)
+            except Exception:
+                # The database failed (disk full, read-only): the command is not run, since
+                # it could not be recorded, and the link carries on.
+                log.exception("command %s (%s) not taken", command.name, command.envelope.id)
+
+    def _take(self, command: Command, handler: CommandHandler) -> None:
+        """Run ``command`` if it is new and fresh; answer it in every case."""
+        now = self.clock()
+        previous = self.answered.claim(command.envelope.id, command.name, now)
+        if previous is not None:
+            log.info("command %s (%s) is a repeat: not run", command.name, command.envelope.id)
+            if previous.finished:
+                self.publish_result(
+                    command,
+                    CommandOutcome(
+                        previous.ok,
+                        f"duplicate: already answered, not run again ({previous.detail or ''})",
+                    ),
+                )
+            else:
+                self.publish_result(
+                    command,
+                    CommandOutcome(
+                        False, "duplicate: cut short by a restart before its answer; not run again"
+                    ),
+                )
+            return
+        stale = self._staleness(command, now)
+        if stale is not None:
+            log.warning("command %s (%s) refused: %s", command.name, command.envelope.id, stale)
+            outcome = CommandOutcome(False, f"refused: {stale}; not run")
+        else:
             log.info("command %s (%s)", command.name, command.envelope.id)
             try:
                 outcome = handler(command)
             except Exception as error:
                 log.exception("command %s failed", command.name)
                 outcome = CommandOutcome(False, f"failed: {type(error).__name__}")
-            self.publish_result(command, outcome)
+        self.answered.finish(command.envelope.id, outcome.ok, outcome.detail)
+        self.publish_result(command, outcome)
+
+    def _staleness(self, command: Command, now: float) -> str | None:
+        """Why ``command`` is too old or too far ahead to run, by this link's clock; None if not."""
+        s = self.settings
+        age = now - payloads.epoch_of(command.envelope.time)
+        if age > s.command_max_age:
+            return (
+                f"sent {command.envelope.time}, {age:.0f} s ago: older than "
+                f"command_max_age ({s.command_max_age:g} s)"
+            )
+        if -age > s.command_max_ahead:
+            return (
+                f"dated {command.envelope.time}, {-age:.0f} s ahead of this device's clock: "
+                f"more than command_max_ahead ({s.command_max_ahead:g} s)"
+            )
+        return None
 
     def publish_result(self, command: Command, outcome: CommandOutcome) -> int:
         """Queue the result of ``command`` in the outbox (topic ``results/{command id}``)."""
         s = self.settings
         result = Result(
-            Envelope(payloads.new_id(), _now_iso(), s.device, s.site),
+            Envelope(payloads.new_id(), self._now_iso(), s.device, s.site),
             command.envelope.id,
             command.name,
             outcome.ok,

@@ -29,3 +29,25 @@ class OutboxRow(Base):
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     retain: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AnsweredCommand(Base):
+    """A command id this device has taken (run, refused, or cut short by a restart).
+
+    Kept on disk so that a command delivered again (a retained message, a broker
+    re-sending after a reconnect, the same message replayed by anyone) after a
+    restart is answered as a duplicate instead of running twice. Rows go once
+    they are older than a command could still be accepted (see
+    :class:`kiosk.mqtt.command_log.CommandLog`).
+    """
+
+    __tablename__ = "mqtt_answered_commands"
+
+    command_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    command: Mapped[str] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    """UTC, by the device's clock: when the command was taken (what pruning goes by)."""
+    finished: Mapped[bool] = mapped_column(Boolean, default=False)
+    """False while it runs: still False after a restart means it was cut short."""
+    ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    detail: Mapped[str | None] = mapped_column(String(512), nullable=True)

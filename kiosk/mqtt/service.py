@@ -16,6 +16,7 @@ from kiosk.config.model import DeviceConfig
 from kiosk.engine.events import EventBus
 from kiosk.mqtt.link import Bridge, CommandOutcome, LinkSettings, MqttLink, bridge
 from kiosk.mqtt.outbox import Outbox
+from kiosk.mqtt.site_trust import TrustedSenders
 from protocols.mqtt.payloads import Command, Event
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,10 @@ def start_mqtt(
         return None
     outbox = Outbox.open(config.device.data_dir / "outbox.sqlite")
     settings = LinkSettings.from_config(section, config.device)
+    if on_site_event is not None:
+        # Only the site's listed kiosks may open a grace window or report a failed write.
+        trusted = config.gate.trusted_devices if config.gate is not None else []
+        on_site_event = TrustedSenders(config.device.site, trusted, on_site_event)
     link = MqttLink(
         settings,
         outbox,

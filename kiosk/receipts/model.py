@@ -17,7 +17,8 @@ from typing import Literal
 
 Kind = Literal["checkout", "return", "renew"]
 Language = Literal["vi", "en"]
-Outcome = Literal["ok", "failed"]
+Outcome = Literal["ok", "failed", "checking"]
+"""``checking``: the outcome is not known yet (the device is settling it with the ILS)."""
 Channel = Literal["paper", "email"]
 
 KINDS: tuple[Kind, ...] = ("checkout", "return", "renew")
@@ -35,12 +36,16 @@ class ReceiptLine:
     message: str = ""
 
     def __post_init__(self) -> None:
-        if self.outcome not in ("ok", "failed"):
-            raise ValueError(f"outcome must be 'ok' or 'failed', not {self.outcome!r}")
+        if self.outcome not in ("ok", "failed", "checking"):
+            raise ValueError(f"outcome must be 'ok', 'failed' or 'checking', not {self.outcome!r}")
 
     @property
     def ok(self) -> bool:
         return self.outcome == "ok"
+
+    @property
+    def checking(self) -> bool:
+        return self.outcome == "checking"
 
 
 @dataclass(frozen=True, slots=True)

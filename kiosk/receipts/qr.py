@@ -13,6 +13,7 @@ items with 14-digit barcodes fit. The grammar, version 1::
     20261208 39000001234567 39000001234568   a due date, then the items due then
     + 39000001234569                         items done without a due date (returns)
     - 39000001234570                         items not done
+    ? 39000001234571                         items being checked (outcome not yet known)
 
 Barcodes and the device id are percent-encoded where they hold a space, a
 ``%`` or anything outside printable ASCII, so the text always splits back.
@@ -34,7 +35,7 @@ ERROR_LEVEL = "m"
 """Medium error correction: survives a glare spot on a screen or a smudge on paper."""
 _KIND_CODES: dict[Kind, str] = {"checkout": "OUT", "return": "IN", "renew": "RENEW"}
 _KINDS_BY_CODE: dict[str, Kind] = {code: kind for kind, code in _KIND_CODES.items()}
-_DONE, _NOT_DONE = "+", "-"
+_DONE, _NOT_DONE, _CHECKING = "+", "-", "?"
 _SAFE = "-._~/:+#*!$&'()=,;@"
 _WHEN_FORMAT = "%Y%m%dT%H%M"
 
@@ -44,6 +45,7 @@ class QrItem:
     item_id: str
     due: date | None
     ok: bool
+    checking: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +70,9 @@ def qr_payload(receipt: Receipt) -> str:
     )
     groups: dict[str, list[str]] = {}
     for line in receipt.lines:
-        if not line.ok:
+        if line.checking:
+            key = _CHECKING
+        elif not line.ok:
             key = _NOT_DONE
         elif line.due is None:
             key = _DONE
@@ -89,6 +93,9 @@ def parse_qr_payload(payload: str) -> QrSummary:
     items: list[QrItem] = []
     for group in groups:
         key, *ids = group.split(" ")
+        if key == _CHECKING:
+            items.extend(QrItem(unquote(item_id), None, False, True) for item_id in ids)
+            continue
         if key == _NOT_DONE:
             due, ok = None, False
         elif key == _DONE:

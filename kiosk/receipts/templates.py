@@ -36,6 +36,9 @@ VI: dict[str, str] = {
     "due": "Hạn trả: {due}",
     "failed": "Không thành công: {message}",
     "failed_plain": "Không thành công",
+    "checking": "Đang kiểm tra với hệ thống thư viện",
+    "total_checking_one": "Đang kiểm tra: {count} cuốn",
+    "total_checking_other": "Đang kiểm tra: {count} cuốn",
     "total_checkout_one": "Đã mượn {count} cuốn",
     "total_checkout_other": "Đã mượn {count} cuốn",
     "total_return_one": "Đã trả {count} cuốn",
@@ -68,6 +71,9 @@ EN: dict[str, str] = {
     "due": "Due: {due}",
     "failed": "Not done: {message}",
     "failed_plain": "Not done",
+    "checking": "Being checked with the library system",
+    "total_checking_one": "{count} item being checked",
+    "total_checking_other": "{count} items being checked",
     "total_checkout_one": "{count} item checked out",
     "total_checkout_other": "{count} items checked out",
     "total_return_one": "{count} item returned",
@@ -143,10 +149,14 @@ def render_lines(receipt: Receipt, width_chars: int = DEFAULT_WIDTH) -> list[str
         _add_item(page, lang, number, line)
     page.rule()
     done = sum(1 for line in receipt.lines if line.ok)
-    failed = len(receipt.lines) - done
+    checking = sum(1 for line in receipt.lines if line.checking)
+    failed = len(receipt.lines) - done - checking
     page.add(_count(lang, f"total_{receipt.kind}", done))
+    if checking:
+        page.add(_count(lang, "total_checking", checking))
     if failed:
         page.add(_count(lang, "total_failed", failed))
+    if failed or checking:
         page.add(text(lang, "ask_staff"))
     footer = [clean(part) for part in receipt.footer.splitlines()]
     if any(footer):
@@ -187,7 +197,9 @@ def _add_item(page: _Page, lang: Language, number: int, line: ReceiptLine) -> No
     indent = " " * len(first)
     page.add(clean_title(line.title), indent=indent, first=first)
     page.add(text(lang, "barcode", barcode=clean(line.item_id)), indent=indent)
-    if not line.ok:
+    if line.checking:
+        page.add(text(lang, "checking"), indent=indent)
+    elif not line.ok:
         message = clean(line.message)
         failure = text(lang, "failed", message=message) if message else text(lang, "failed_plain")
         page.add(failure, indent=indent)

@@ -46,6 +46,7 @@ __all__ = [
     "decode_state",
     "decode_telemetry",
     "encode",
+    "epoch_of",
     "event_from_engine",
     "iso_time",
     "new_id",
@@ -84,6 +85,12 @@ def iso_time(epoch: float) -> str:
     except (OverflowError, OSError, ValueError) as error:
         raise PayloadError(f"time out of range: {epoch!r}") from error
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def epoch_of(time: str) -> float:
+    """The epoch seconds of a schema time (``2026-11-25T08:30:00.250Z``); PayloadError if off."""
+    _check_time(time, "time")
+    return datetime.fromisoformat(time).replace(tzinfo=UTC).timestamp()
 
 
 # --- values -----------------------------------------------------------------------------------
@@ -517,7 +524,7 @@ def event_from_engine(
             return None
         if item_kind in ("checkout", "checkin"):
             kind = item_kind
-        elif outcome in _ITEM_ERRORS:
+        elif isinstance(outcome, str) and outcome in _ITEM_ERRORS:  # a list is not hashable
             kind, extra = "error", {"reason": outcome}
         else:
             return None

@@ -56,6 +56,7 @@ class Message:
         if cls.COMMAND:
             REGISTRY[cls.COMMAND] = cls
             _LAYOUTS[cls.COMMAND] = tuple((f.name, f.length, f.is_date) for f in cls.FIXED)
+            _FIXED_LENGTHS[cls.COMMAND] = tuple(f.length for f in cls.FIXED)
             _FAST_LAYOUTS[cls.COMMAND] = _fast_layout(cls, cls.FIXED)
 
     # --- reading -----------------------------------------------------------------
@@ -162,6 +163,7 @@ def _build(  # noqa: PLR0917 - mirrors the five dataclass fields, plus the class
 
 REGISTRY: dict[str, type[Message]] = {}
 _LAYOUTS: dict[str, tuple[tuple[str, int, bool], ...]] = {}
+_FIXED_LENGTHS: dict[str, tuple[int, ...]] = {}
 # Per command: field names, their (start, end) spans, where dates start, and
 # where the variable part starts, when every date has the standard 18 characters.
 _FastLayout = tuple[type[Message], re.Pattern[str]]
@@ -313,12 +315,29 @@ def encode(
     ``errors="replace"`` sends '?' instead, as legacy ILSs do (the simulator).
     """
     _check_encoding(encoding)
-    parts = [message.command, *message.fixed_values]
-    for field_id, value in message.fields:
+    command, fixed, fields = message.command, message.fixed_values, message.fields
+    parts = [command, *fixed]
+    ids_ok = True
+    for field_id, value in fields:
+        ids_ok = ids_ok and field_id in _GOOD_IDS
         parts.append(field_id)
         parts.append(value)
         parts.append("|")
-    text = "".join(parts)
+    # The usual case checked in a few C calls; anything odd goes to the thorough
+    # check, which names what is wrong (or lets a 19-character ISO date through).
+    try:
+        text = "".join(parts)
+    except TypeError:
+        text = ""
+        ids_ok = False
+    if (
+        not ids_ok
+        or command not in _GOOD_IDS
+        or _CONTROL.search(text) is not None
+        or text.count("|") != len(fields)
+        or tuple(map(len, fixed)) != _FIXED_LENGTHS.get(command, ())
+    ):
+        _check_injection(message)
     if codecs.lookup(encoding).name == "cp1258":
         text = cp1258_form(text)
     try:
@@ -328,6 +347,8 @@ def encode(
             (fid for fid, value in message.fields if not _encodable(value, encoding)), "fixed part"
         )
         raise SIP2Error(f"field {bad} cannot be encoded as {encoding}") from None
+    if codecs.lookup(encoding).name not in _SAFE_CODECS:
+        _check_bytes(data, len(fields))
     if error_detection:
         if message.command in _NO_SEQUENCE:
             data += b"AZ"
@@ -338,6 +359,80 @@ def encode(
             data += b"AY%dAZ" % seq
         data += checksum(data).encode("ascii")
     return data + terminator
+
+
+# What may never travel inside a value we send: a CR or LF ends the message (the
+# rest would be read as a new one), '|' starts a new field, and every other
+# control character (C0, DEL, C1) is no part of any identifier or text an ILS
+# expects and is how terminal-style injections begin. Received messages are
+# not held to this: ``decode`` stays as tolerant as real ILSs require.
+_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f|]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_FIELD_ID = re.compile("[A-Za-z0-9]{2}")
+_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_GOOD_IDS = frozenset(a + b for a in _ALNUM for b in _ALNUM)
+# Codecs in which only a control character encodes to a control byte and only
+# '|' to 0x7C: for these the check on the text is the check on the bytes.
+_SAFE_CODECS = frozenset(
+    codecs.lookup(name).name
+    for name in ("utf-8", "ascii", "latin-1", "cp1252", "cp1258", "cp850", "cp437")
+)
+
+
+def _describe(char: str) -> str:
+    return "'|'" if char == "|" else f"control character U+{ord(char):04X}"
+
+
+def _check_injection(message: Message) -> None:
+    """Refuse a message whose values would change the message's shape on the wire.
+
+    Whatever the caller (kiosk, gate, ILS simulator), a value carrying a
+    terminator, a field separator or a control character would let text from a
+    card, a barcode or a tag add a field or a whole second message. The layout
+    is checked too: a fixed value of the wrong length would shift every field
+    after it.
+    """
+    command = message.command
+    if not isinstance(command, str) or _FIELD_ID.fullmatch(command) is None:
+        raise SIP2Error(f"command id must be two letters or digits, got {command!r}")
+    layout = _LAYOUTS.get(command)
+    values = message.fixed_values
+    if layout is not None and len(values) != len(layout):
+        raise SIP2Error(f"{command}: {len(layout)} fixed fields expected, got {len(values)}")
+    for index, value in enumerate(values):
+        name = layout[index][0] if layout is not None else f"#{index + 1}"
+        if not isinstance(value, str):
+            raise SIP2Error(f"{command}: fixed field {name} is not text")
+        bad = _FORBIDDEN.search(value)
+        if bad is not None:
+            raise SIP2Error(f"{command}: fixed field {name} carries {_describe(bad.group())}")
+        if layout is not None:
+            _, length, is_date = layout[index]
+            if len(value) != length and not (is_date and len(value) == 19):
+                raise SIP2Error(
+                    f"{command}: fixed field {name} must be {length} characters, got {len(value)}"
+                )
+    for field_id, value in message.fields:
+        if not isinstance(field_id, str) or _FIELD_ID.fullmatch(field_id) is None:
+            raise SIP2Error(f"{command}: field id must be two letters or digits, got {field_id!r}")
+        if not isinstance(value, str):
+            raise SIP2Error(f"{command}: field {field_id} is not text")
+        bad = _FORBIDDEN.search(value)
+        if bad is not None:
+            raise SIP2Error(f"{command}: field {field_id} carries {_describe(bad.group())}")
+
+
+def _check_bytes(data: bytes, fields: int) -> None:
+    """The encoded bytes hold exactly one message of ``fields`` fields.
+
+    Checked after encoding too, for a code page whose multi-byte characters
+    could carry a '|' or a control byte (Shift-JIS trail bytes include 0x7C).
+    """
+    if data.count(b"|") != fields or _CONTROL_BYTE.search(data) is not None:
+        raise SIP2Error("text in this encoding would carry a separator or a control byte")
+
+
+_CONTROL_BYTE = re.compile(b"[\x00-\x1f\x7f]")
 
 
 def _encodable(value: str, encoding: str) -> bool:

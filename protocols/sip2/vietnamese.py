@@ -15,9 +15,14 @@ TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
 
 
 def cp1258_form(text: str) -> str:
-    """``text`` rewritten so that every Vietnamese letter is representable in cp1258."""
+    """``text`` rewritten so that every Vietnamese letter is representable in cp1258.
+
+    Composed first: a catalogue that stores titles decomposed (NFD, as macOS and
+    some MARC tools write them) hands in a lone combining circumflex or horn,
+    which has no cp1258 byte of its own; composed, it joins its vowel.
+    """
     out: list[str] = []
-    for char in text:
+    for char in unicodedata.normalize("NFC", text):
         try:
             char.encode("cp1258")
         except UnicodeEncodeError:

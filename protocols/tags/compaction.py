@@ -7,8 +7,20 @@ for ISIL data elements, the ISIL compaction below), 1 integer, 2 numeric,
 Checked against the worked examples of ISO 28560-2 (GOST R ISO 28560-2-2014
 Annexes C and D): the item id 123456789012 as integer ``1C BE 99 1A 14``; the
 shelf mark ``QA268.L55`` in 6-bit code as ``44 1C B6 E2 E3 35 D6``; the ISIL
-``DE-Heu1`` as ``21 40 8E 16 BF 1F``. Numeric compaction keeps leading zeros by
-prefixing a 1 digit before the binary conversion (our reading of 15962).
+``DE-Heu1`` as ``21 40 8E 16 BF 1F``.
+
+Numeric compaction (code 2) packs one decimal digit in each 4 bits, most
+significant nibble first, and fills an odd count's last nibble with 1111:
+``00`` is ``00``, ``01`` is ``01``, ``010`` is ``01 0F``. That is how
+DigitalPlatform/dp2 (DigitalPlatform.RFID/Compact.cs ``NumericCompact`` /
+``NumericExtract``, and the vectors of its TestRfid.cs ``Test_digit_1..3``)
+writes and reads the GB/T 35660 (= ISO 28560-2) tags of its libraries, and it
+is the same 4-bit digit code with a 1111 fill that ISO 28560-2 Annex C uses
+for the digits of an ISIL. (An earlier reading here, "prefix a 1 digit, then
+convert to binary", is the numeric-string method of GS1's EPC Tag Data
+Standard and of PDF417, not of ISO 15962; it would read dp2's ``01 0F`` as
+another item.) Leading zeros are why this scheme exists: digit strings
+without them take the integer scheme.
 """
 
 from __future__ import annotations
@@ -61,14 +73,35 @@ class _Bits:
 # --- integer and numeric ---------------------------------------------------------------------
 
 
+MAX_ELEMENT = 255
+"""The longest compacted data an element's one length byte can give."""
+
+
 def _to_int(data: bytes) -> int:
     if not data:
         raise TagDataError("empty integer")
+    if len(data) > MAX_ELEMENT:
+        raise TagDataError(f"an integer of {len(data)} bytes")
     return int.from_bytes(data, "big")
 
 
 def _from_int(value: int) -> bytes:
     return value.to_bytes(max(1, (value.bit_length() + 7) // 8), "big")
+
+
+def _numeric_encode(text: str) -> bytes:
+    if not (text.isascii() and text.isdigit()):
+        raise TagDataError(f"numeric compaction needs digits: {text!r}")
+    return _pack([(int(digit), 4) for digit in text], 0xF, 4)
+
+
+def _numeric_decode(data: bytes) -> str:
+    nibbles = [n for byte in data for n in (byte >> 4, byte & 0x0F)]
+    if nibbles and nibbles[-1] == 0xF:
+        nibbles.pop()  # the fill of an odd number of digits
+    if any(n > 9 for n in nibbles):
+        raise TagDataError(f"numeric compaction: {data.hex().upper()} is not 4-bit digits")
+    return "".join(map(str, nibbles))
 
 
 # --- 5, 6 and 7-bit codes --------------------------------------------------------------------
@@ -217,10 +250,7 @@ def decode(scheme: int, data: bytes) -> str:
         if scheme == INTEGER:
             return str(_to_int(data))
         if scheme == NUMERIC:
-            digits = str(_to_int(data))
-            if not digits.startswith("1"):
-                raise TagDataError("numeric compaction without its leading 1")
-            return digits[1:]
+            return _numeric_decode(data)
         if scheme in (BIT5, BIT6, BIT7):
             return _bits_decode(data, {BIT5: 5, BIT6: 6, BIT7: 7}[scheme])
         if scheme == OCTETS:
@@ -233,27 +263,30 @@ def decode(scheme: int, data: bytes) -> str:
 
 
 def encode(scheme: int, text: str) -> bytes:
+    """The compacted bytes of ``text``; :class:`TagDataError` when the scheme cannot hold it."""
     if scheme == INTEGER:
-        if not text.isdigit() or (text.startswith("0") and text != "0"):
+        digits = text.isascii() and text.isdigit()
+        if not digits or (text.startswith("0") and text != "0") or len(text) > 600:
             raise TagDataError(f"integer compaction needs digits without leading zeros: {text!r}")
         return _from_int(int(text))
     if scheme == NUMERIC:
-        if not text.isdigit():
-            raise TagDataError(f"numeric compaction needs digits: {text!r}")
-        return _from_int(int("1" + text))
+        return _numeric_encode(text)
     if scheme in (BIT5, BIT6, BIT7):
         return _bits_encode(text, {BIT5: 5, BIT6: 6, BIT7: 7}[scheme])
-    if scheme == OCTETS:
-        return text.encode("latin-1")
-    if scheme == UTF8:
-        return text.encode("utf-8")
-    return bytes.fromhex(text)
+    try:
+        if scheme == OCTETS:
+            return text.encode("latin-1")
+        if scheme == UTF8:
+            return text.encode("utf-8")
+        return bytes.fromhex(text)
+    except ValueError:  # UnicodeEncodeError too: unpaired surrogates, non-Latin-1, bad hex
+        raise TagDataError(f"{NAMES.get(scheme, scheme)} cannot hold {text!r}") from None
 
 
 def best_scheme(text: str) -> int:
     """The most compact scheme that holds ``text`` exactly (what 15962 encoders choose)."""
     if text.isascii() and text.isdigit():
-        if not text.startswith("0") or text == "0":
+        if (not text.startswith("0") or text == "0") and len(text) <= 600:
             return INTEGER
         return NUMERIC
     if text and all(0x40 <= ord(c) <= 0x5F for c in text):

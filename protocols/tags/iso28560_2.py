@@ -9,13 +9,18 @@ boundary), the length of the compacted data, the data, the pad bytes. Owner
 institution and the other ISIL elements use the ISIL compaction when their
 compaction code is 0 ("application-defined"). Some tools put the tag's DSFID
 (0x06 for ISO 28560) in front of the memory; we accept that too.
+
+An element may have length 0: its value is empty. Real tags carry them (a
+GB/T 35660 tag in DigitalPlatform/dp2's tests, "ganchuang 1", has an empty
+owner institution ``03 00``); only the primary item identifier must not be
+empty.
 """
 
 from __future__ import annotations
 
 from protocols.tags import compaction
 from protocols.tags.errors import TagDataError
-from protocols.tags.model import TagData
+from protocols.tags.model import TagData, checked_set
 
 MODEL = "iso28560-2"
 BLOCK_SIZE = 4
@@ -76,13 +81,15 @@ def _elements(data: bytes, start: int) -> list[tuple[int, str]]:
             raise TagDataError("ISO 28560-2: length byte missing")
         length = data[pos]
         pos += 1
-        if length == 0 or pos + length > len(data):
+        if pos + length > len(data):
             raise TagDataError(f"ISO 28560-2: element of OID {oid} runs past the memory")
         raw = data[pos : pos + length]
         pos += length + pad
         if oid == 0:
             raise TagDataError("ISO 28560-2: relative OID 0")
-        if scheme == compaction.APPLICATION and oid in ISIL_OIDS:
+        if not raw:
+            value = ""
+        elif scheme == compaction.APPLICATION and oid in ISIL_OIDS:
             value = compaction.isil_decode(raw)
         else:
             value = compaction.decode(scheme, raw)
@@ -101,6 +108,8 @@ def parse(data: bytes) -> TagData | None:
             elements = _elements(data, start)
         except TagDataError:
             continue
+        if not elements[0][1]:
+            continue  # an empty item id: not this model's data
         return _tag(elements, data[0] if start else None)
     return None
 
@@ -111,12 +120,9 @@ def _tag(elements: list[tuple[int, str]], dsfid: int | None) -> TagData:
     if not item_id or not item_id.isprintable():
         raise TagDataError(f"ISO 28560-2: unreadable primary item identifier {item_id!r}")
     set_size, set_index = 1, 1
-    if SET_INFO in values:
+    if values.get(SET_INFO):
         set_size, set_index = _set_info(values[SET_INFO])
-    usage = 1
-    if USAGE in values:
-        text = values[USAGE]
-        usage = int(text, 16) if len(text) <= 2 and not text.isdigit() else int(text)
+    usage = _usage(values[USAGE]) if values.get(USAGE) else 1
     fields: dict[str, object] = {}
     if dsfid is not None:
         fields["dsfid"] = dsfid
@@ -135,12 +141,34 @@ def _tag(elements: list[tuple[int, str]], dsfid: int | None) -> TagData:
 
 def _set_info(text: str) -> tuple[int, int]:
     """Set information: total parts then this part's number, as two equal halves of digits."""
-    if not text.isdigit():
-        raise TagDataError(f"ISO 28560-2: set information is not digits: {text!r}")
+    if not (text.isascii() and text.isdigit()) or len(text) > 6:
+        raise TagDataError(f"ISO 28560-2: set information is not 1-6 digits: {text!r}")
     if len(text) % 2:
         text = "0" + text
     half = len(text) // 2
-    return int(text[:half]), int(text[half:])
+    return checked_set(int(text[:half]), int(text[half:]))
+
+
+def _usage(text: str) -> int:
+    """The type of usage (0-15, as in ISO 28560-3) from its element, however it was compacted.
+
+    The element holds one byte of two hex digits: the type, then a qualifier (0x10 a
+    circulating item, 0x20 not for circulation). Real GB/T 35660 tags in dp2's tests
+    write it as an octet string (``65 01 10``, "ganchuang 1") or in numeric compaction
+    (``25 01 10``, "zhiyan 1"); application-defined data reads back as the same two hex
+    digits. A single digit is the type alone (what this encoder wrote before).
+    """
+    if len(text) == 1 and not "0" <= text <= "9":  # not str.isdigit: "¹" (0xB9) is a digit
+        return ord(text) >> 4 if ord(text) <= 0xFF else _bad_usage(text)  # the octet itself
+    if len(text) == 1:
+        return int(text)
+    if len(text) == 2 and all(c in "0123456789ABCDEFabcdef" for c in text):
+        return int(text[0], 16)
+    return _bad_usage(text)
+
+
+def _bad_usage(text: str) -> int:
+    raise TagDataError(f"ISO 28560-2: unreadable type of usage {text!r}")
 
 
 def _element(oid: int, text: str, scheme: int | None = None) -> bytes:
@@ -156,17 +184,22 @@ def _element(oid: int, text: str, scheme: int | None = None) -> bytes:
 
 
 def encode(tag: TagData) -> bytes:
-    elements: list[tuple[int, str]] = [(PRIMARY, tag.item_id)]
-    if tag.owner_library:
-        elements.append((OWNER, tag.owner_library))
-    if tag.set_size > 1 or tag.set_index > 1:
-        width = max(2, len(str(tag.set_size)), len(str(tag.set_index)))
-        elements.append((SET_INFO, f"{tag.set_size:0{width}}{tag.set_index:0{width}}".lstrip("0")))
-    if tag.type_of_usage != 1:
-        elements.append((USAGE, str(tag.type_of_usage)))
-    known = {oid for oid, _ in elements}
-    elements += [(oid, text) for oid, text in tag.elements if oid not in known]
+    checked_set(tag.set_size, tag.set_index)
     if not tag.item_id:
         raise TagDataError("ISO 28560-2: the primary item identifier is required")
-    out = b"".join(_element(oid, text) for oid, text in elements) + b"\x00"
+    elements: list[tuple[int, str, int | None]] = [(PRIMARY, tag.item_id, None)]
+    if tag.owner_library:
+        elements.append((OWNER, tag.owner_library, None))
+    if tag.set_size > 1 or tag.set_index > 1:
+        width = max(2, len(str(tag.set_size)), len(str(tag.set_index)))
+        info = f"{tag.set_size:0{width}}{tag.set_index:0{width}}".lstrip("0")
+        elements.append((SET_INFO, info, None))
+    if tag.type_of_usage != 1:
+        if not 0 <= tag.type_of_usage <= 15:
+            raise TagDataError(f"type of usage {tag.type_of_usage} is not 0-15")
+        # One byte, type then qualifier 0, as the GB/T 35660 tags in dp2's tests have it.
+        elements.append((USAGE, f"{tag.type_of_usage:X}0", compaction.APPLICATION))
+    known = {oid for oid, _, _ in elements}
+    elements += [(oid, text, None) for oid, text in tag.elements if oid not in known]
+    out = b"".join(_element(oid, text, scheme) for oid, text, scheme in elements) + b"\x00"
     return out + b"\x00" * (-len(out) % BLOCK_SIZE)

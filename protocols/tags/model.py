@@ -4,6 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from protocols.tags.errors import TagDataError
+
+MAX_PARTS = 255
+"""The most parts a set may have: what ISO 28560-3 holds in its one byte, for every model."""
+
+
+def checked_set(size: int, index: int) -> tuple[int, int]:
+    """Parts in the item and this part's number, or :class:`TagDataError` when they cannot be.
+
+    A set that can never be completed (part 5 of 3, part 0 of 3) or is absurdly large
+    would keep a kiosk waiting for parts that do not exist: such a tag is refused like
+    any other unreadable one. Writers that leave both bytes 0 (or write "part 1 of 0")
+    mean a single item.
+    """
+    if size == 0 and index in (0, 1):
+        return 1, 1
+    if not 1 <= size <= MAX_PARTS:
+        raise TagDataError(f"a set of {size} parts (at most {MAX_PARTS})")
+    if not 1 <= index <= size:
+        raise TagDataError(f"part {index} of a {size}-part set")
+    return size, index
+
 
 @dataclass(frozen=True, slots=True)
 class Extension:
@@ -35,4 +57,5 @@ class TagData:
     elements: tuple[tuple[int, str], ...] = ()
     """ISO 28560-2: every data element as (relative OID, text), in tag order."""
     fields: dict[str, object] = field(default_factory=dict)
-    """Model-specific values: RFID501 item type, branch, library, custom; 28560-2 DSFID."""
+    """Model-specific values: RFID501 item type, branch, library, custom; 28560-2 DSFID;
+    ISO 28560-3 ``basic_block`` 32 for a truncated basic block (32-byte tags)."""

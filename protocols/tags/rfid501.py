@@ -11,7 +11,7 @@ NUL padded); bytes 20-23 big-endian, the branch (top 12 bits) and the library
 from __future__ import annotations
 
 from protocols.tags.errors import TagDataError
-from protocols.tags.model import TagData
+from protocols.tags.model import TagData, checked_set
 
 MODEL = "3m-rfid501"
 LENGTH = 32
@@ -55,11 +55,12 @@ def decode(data: bytes) -> TagData:
     branch_library = int.from_bytes(data[20:24], "big")
     custom = int.from_bytes(data[24:28], "big", signed=True)
     item_type = data[3]
+    set_size, set_index = checked_set(data[1] & 0x0F or 1, data[1] >> 4 or 1)
     return TagData(
         model=MODEL,
         item_id=barcode,
-        set_size=data[1] & 0x0F or 1,
-        set_index=data[1] >> 4 or 1,
+        set_size=set_size,
+        set_index=set_index,
         crc_valid=None,
         fields={
             "item_type": item_type,
@@ -89,6 +90,7 @@ def encode(tag: TagData) -> bytes:
         )
     if not (1 <= tag.set_size <= 15 and 1 <= tag.set_index <= 15):
         raise TagDataError("RFID501 holds sets of at most 15 parts")
+    checked_set(tag.set_size, tag.set_index)
     out = bytearray(LENGTH)
     out[0] = MARKER
     out[1] = tag.set_index << 4 | tag.set_size

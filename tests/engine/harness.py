@@ -165,3 +165,42 @@ class KioskProcess:
             self.process.wait(15)
         if self.process.stderr:
             self.process.stderr.close()
+
+
+def login(kiosk: Kiosk, patron: str = "P0001", pin: str = "1234") -> dict[str, Any]:
+    """Identify by typed id and PIN, as the touchscreen does."""
+    kiosk.call("identify", method="typed", value=patron)
+    return kiosk.call("pin", pin=pin)  # type: ignore[no-any-return]
+
+
+def afi_of(kiosk: Kiosk, label: str) -> int:
+    """The AFI the simulated pad's tag of ``label`` ("B0001", "B0017#2") holds now."""
+    from drivers.sim.field import uid_for
+
+    tags = {t["uid"].lower(): t["afi"] for t in kiosk.call("sim_tags")["tags"]}
+    return int(tags[uid_for(label).hex()])
+
+
+def item_events(kiosk: Kiosk, item_id: str) -> list[dict[str, Any]]:
+    """Every ``item`` event the engine published about ``item_id``, in order."""
+    events = kiosk.engine.bus.history()
+    return [e for e in events if e["event"] == "item" and e.get("item_id") == item_id]
+
+
+def final_item(kiosk: Kiosk, item_id: str, timeout: float = 10.0) -> dict[str, Any]:
+    """The next ``item`` event about ``item_id`` that is an outcome, not "processing"."""
+    deadline = time.monotonic() + timeout
+    while True:
+        event = kiosk.event("item", max(0.0, deadline - time.monotonic()), item_id=item_id)
+        if event["outcome"] != "processing":
+            return event
+
+
+def ils_goes_down(kiosk: Kiosk, patron: str = "P0001", pin: str = "1234") -> None:
+    """The patron logs in once online (so the kiosk knows her offline), then the ILS
+    simulator goes down (``kiosk.engine.ils_simulator`` must be set)."""
+    login(kiosk, patron, pin)
+    ref = kiosk.engine.session.ref if kiosk.engine.session else ""
+    wait_for(lambda: kiosk.engine.cache.lookup(ref), what="the offline patron cache")
+    kiosk.call("cancel")
+    kiosk.call("sim_ils", down=True)

@@ -163,7 +163,7 @@ def test_a_worker_error_gives_an_outcome_and_is_settled_from_ils_and_tag(
         k.engine.circulation.ils = FailingIls(k.engine.circulation.ils, after_loan=after_loan)
         login(k)
         k.call("sim_place", item_id="B0001")
-        failed = k.event("item", outcome="internal_error", item_id="B0001")
+        failed = k.event("item", outcome="being_checked", item_id="B0001")
         assert "staff" in failed["message"]["en"]
         reconciled = k.event("reconciled", item_id="B0001")
         assert reconciled["from"] == "started"

@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 
 from drivers import gpio
-from drivers.interfaces import Outputs
-from drivers.sim.field import TagField
-from drivers.sim.reader import item_tag
+from drivers.interfaces import DeviceError, Outputs, TagReader, TagSeen
+from drivers.sim.field import SimTag, TagField, uid_for
+from drivers.sim.reader import SimReader, item_tag
+from gates import controller as controller_module
 from gates.api import GateApiServer
 from gates.controller import GateController
 from gates.store import GateStore
@@ -508,3 +509,129 @@ def test_muontra_gate_refuses_a_kiosk_config(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "not a gate" in done.stderr
+
+
+# --- one bad tag never hides the others (issue 12, item 3) ----------------------------------
+
+# ISO 28560-2: item 1, then a type of usage "zz" in octet string. Before, decoding it
+# raised a plain ValueError: every round failed ("inventory round failed"), the secured
+# book beside it never alarmed, and healthy() stayed true.
+HOSTILE_MEMORY = bytes.fromhex("11 01 05  65 02 7A 7A  00")
+
+
+def published(gate: Harness, name: str, uid: bytes) -> dict[str, Any]:
+    """The event ``name`` about ``uid``, whenever it was published (waiting up to DEADLINE)."""
+
+    def found() -> list[dict[str, Any]]:
+        wanted = uid.hex().upper()
+        return [e for e in gate.bus.history() if e["event"] == name and e.get("uid") == wanted]
+
+    wait_until(lambda: bool(found()), f"{name} for {uid.hex().upper()}")
+    return found()[0]
+
+
+def test_a_hostile_tag_does_not_silence_the_gate(make_gate: Callable[..., Harness]) -> None:
+    gate = make_gate(owners=("VN-HN0001",))
+    hostile = gate.field.place(SimTag.with_data(uid_for("hostile"), HOSTILE_MEMORY, afi=0xC2))
+    gate.field.place(item_tag("H0001", "VN-HN0001"))
+    assert gate.alarm_for("H0001")["reason"] == "secured"
+    unreadable = published(gate, "tag_unreadable", hostile.uid)
+    assert "type of usage" in unreadable["detail"]
+    assert gate.controller.healthy()
+
+
+def test_an_unreadable_secured_tag_still_alarms_beside_a_book(
+    make_gate: Callable[..., Harness],
+) -> None:
+    gate = make_gate(owners=("VN-HN0001",))
+    hostile = gate.field.place(SimTag.with_data(uid_for("hostile-2"), HOSTILE_MEMORY))
+    gate.field.place(item_tag("H0002", "VN-HN0001"))
+    gate.alarm_for("H0002")
+    # the tag that cannot be read is not known to be another library's: AFI says secured
+    assert published(gate, "alarm", hostile.uid)["item_id"] is None
+
+
+class BrokenForOneTag(SimReader):
+    """A reader whose answer for one tag makes it fail in a way no driver should."""
+
+    def read_blocks(self, uid: bytes, first: int, count: int) -> bytes:
+        if uid == uid_for("broken"):
+            raise IndexError("reader driver bug")
+        return super().read_blocks(uid, first, count)
+
+
+class FailingInventory(SimReader):
+    """Inventory answers that cannot be understood, until ``healed`` is set."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.healed = threading.Event()
+
+    def inventory(self) -> list[TagSeen]:
+        if not self.healed.is_set():
+            raise DeviceError("garbled inventory answer")
+        return super().inventory()
+
+
+@pytest.fixture
+def gate_with() -> Iterator[Callable[[TagReader], Harness]]:
+    started: list[tuple[GateController, str]] = []
+
+    def make(reader: TagReader) -> Harness:
+        name = reader.url.split("//", 1)[1].split("?", 1)[0]
+        bus = EventBus()
+        controller = GateController(
+            gate_config([reader.url], owners=("VN-HN0001",)), bus, readers=[reader]
+        )
+        harness = Harness(controller, bus, [TagField.named(name)])
+        controller.start()
+        started.append((controller, name))
+        return harness
+
+    yield make
+    for controller, name in started:
+        controller.stop()
+        TagField.forget(name)
+
+
+def test_an_unexpected_failure_stays_with_its_tag(
+    gate_with: Callable[[TagReader], Harness],
+) -> None:
+    name = f"gate-{uuid.uuid4().hex[:8]}"
+    gate = gate_with(BrokenForOneTag(f"sim://{name}?timing=0"))
+    gate.field.place(SimTag.with_data(uid_for("broken"), b"", afi=0xC2))
+    gate.field.place(item_tag("H0003", "VN-HN0001"))
+    gate.alarm_for("H0003")
+    event = published(gate, "tag_unreadable", uid_for("broken"))
+    assert "IndexError" in event["detail"]
+    assert gate.controller.healthy()
+
+
+def test_rounds_failing_again_and_again_make_the_gate_unhealthy(
+    gate_with: Callable[[TagReader], Harness], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(controller_module, "RETRY_WAIT", 0.01)
+    reader = FailingInventory(f"sim://gate-{uuid.uuid4().hex[:8]}?timing=0")
+    gate = gate_with(reader)
+    failing = gate.wait_event("device", lambda e: e["device"] == reader.url)
+    assert failing["state"] == "unavailable"
+    assert (
+        f"{controller_module.FAILED_ROUNDS} inventory rounds in a row failed" in failing["detail"]
+    )
+    assert not gate.controller.healthy()  # the watchdog is no longer fed
+    reader.healed.set()
+    gate.wait_event("device", lambda e: e["device"] == reader.url and e["state"] == "ready")
+    assert gate.controller.healthy()
+    gate.field.place(item_tag("H0004", "VN-HN0001"))
+    gate.alarm_for("H0004")
+
+
+def test_own_library_without_its_hyphen_alarms(make_gate: Callable[..., Harness]) -> None:
+    """ISO 28560-3 / Danish tags store VNHN0001 for VN-HN0001 (issue 12, item 5)."""
+    gate = make_gate(owners=("VN-HN0001",))
+    gate.field.place(item_tag("O0003", "VNHN0001"))
+    gate.field.place(item_tag("O0004", "vn-hn0001"))
+    gate.field.place(item_tag("O0005", "VN-HCM0002"))
+    gate.alarm_for("O0003")
+    gate.alarm_for("O0004")
+    assert gate.alarms("O0005") == []

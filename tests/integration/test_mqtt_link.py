@@ -65,6 +65,9 @@ class Broker:
     tls: TlsFiles
     port: int = field(default_factory=_free_port)
     process: subprocess.Popen[bytes] | None = None
+    acl: Path | None = None
+    """A mosquitto acl_file (docs/mqtt.md); None: every login may do anything."""
+    users: dict[str, str] = field(default_factory=lambda: dict(USERS))
 
     @property
     def conf(self) -> Path:
@@ -91,7 +94,7 @@ class Broker:
 
     def start(self) -> None:
         if not self.passwords.exists():
-            self.set_users(USERS)
+            self.set_users(self.users)
         user = f"user {os.environ.get('USER') or 'root'}\n" if os.geteuid() == 0 else ""
         self.conf.write_text(
             f"{user}"
@@ -101,7 +104,8 @@ class Broker:
             "per_listener_settings false\n"
             "allow_anonymous false\n"
             f"password_file {self.passwords}\n"
-            f"listener {self.port} 127.0.0.1\n"
+            + (f"acl_file {self.acl}\n" if self.acl is not None else "")
+            + f"listener {self.port} 127.0.0.1\n"
             f"certfile {self.tls.cert}\n"
             f"keyfile {self.tls.key}\n"
         )
@@ -427,10 +431,11 @@ def test_commands_are_run_and_answered(broker: Broker) -> None:
         watcher.client.publish(
             f"muontra/v1/{SITE}/{DEVICE}/commands/unlock", payloads.encode(later), qos=1
         )
-        watcher.wait(lambda: len(watcher.messages) >= 2, "the commands' results")
+        watcher.wait(lambda: len(watcher.messages) >= 3, "the commands' results")
         results = [payloads.decode_result(payload) for _, payload, _ in watcher.messages]
         assert [(r.command_id, r.ok, r.detail) for r in results] == [
             (command.envelope.id, True, "locked"),
+            (command.envelope.id, True, "duplicate: already answered, not run again (locked)"),
             (later.envelope.id, True, "locked"),
         ]
         assert [c.name for c in received] == ["lock", "unlock"]
@@ -513,3 +518,58 @@ def test_periodic_telemetry(broker: Broker) -> None:
     assert set(first.queues) >= {"outbox", "inflight"}
     assert first.versions["muontra"] == "test"
     watcher.close()
+
+
+def _result_for(watcher: Watcher, command_id: str) -> payloads.Result:
+    def found() -> list[payloads.Result]:
+        results = [payloads.decode_result(p) for t, p, _ in watcher.messages if "/results/" in t]
+        return [r for r in results if r.command_id == command_id]
+
+    watcher.wait(lambda: bool(found()), f"the result of command {command_id}")
+    with watcher._cond:
+        return found()[0]
+
+
+@pytest.mark.parametrize(
+    ("sent", "reason"),
+    [
+        # Dated 2020 (a captured command replayed years later), by the link's clock.
+        (payloads.epoch_of("2020-03-01T08:00:00.000Z"), "older than command_max_age (300 s)"),
+        # 301 s old: just past the limit.
+        (1_900_000_000.0 - 301, "older than command_max_age (300 s)"),
+        # Dated an hour ahead of the device's clock.
+        (1_900_000_000.0 + 3600, "ahead of this device's clock: more than command_max_ahead"),
+    ],
+)
+def test_stale_and_future_commands_are_refused_not_run(
+    broker: Broker, sent: float, reason: str
+) -> None:
+    watcher = Watcher(broker, [f"muontra/v1/{SITE}/{DEVICE}/results/+"])
+    received: list[str] = []
+
+    def handler(command: Command) -> CommandOutcome:
+        received.append(command.envelope.id)
+        return CommandOutcome(True, "out of service")
+
+    now = 1_900_000_000.0  # the link's clock, fixed: the test means the same on any date
+    with Outbox.open(None) as outbox:
+        link = MqttLink(settings(broker), outbox, on_command=handler, clock=lambda: now)
+        link.start()
+        assert link.wait_state(LinkState.ONLINE)
+        old = Command(Envelope(payloads.new_id(), payloads.iso_time(sent), DEVICE, SITE), "lock")
+        fresh = Command(
+            Envelope(payloads.new_id(), payloads.iso_time(now - 299), DEVICE, SITE), "lock"
+        )
+        topic = f"muontra/v1/{SITE}/{DEVICE}/commands/lock"
+        # Retained, so that it reaches the link whether or not its subscription is in yet.
+        watcher.client.publish(topic, payloads.encode(old), qos=1, retain=True).wait_for_publish(5)
+        refused = _result_for(watcher, old.envelope.id)
+        watcher.client.publish(topic, b"", qos=1, retain=True).wait_for_publish(5)
+        watcher.client.publish(topic, payloads.encode(fresh), qos=1).wait_for_publish(5)
+        accepted = _result_for(watcher, fresh.envelope.id)
+        link.stop()
+    watcher.close()
+    assert not refused.ok
+    assert refused.detail is not None and reason in refused.detail and "not run" in refused.detail
+    assert (accepted.ok, accepted.detail) == (True, "out of service")
+    assert received == [fresh.envelope.id]  # the old one never reached the handler

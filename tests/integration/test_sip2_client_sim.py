@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,31 @@ def url(port: int, extra: str = "") -> str:
     return f"sip2://kiosk:secret@127.0.0.1:{port}?institution=MUONTRA&location=TT&timeout=5{extra}"
 
 
-def test_every_call_a_kiosk_needs() -> None:
-    with running_sim(accounts=ACCOUNTS) as sim, IlsClient(url(sim.port)) as ils:
+class MovableClock:
+    """The simulator's one clock, started at an offset from today and moved by the test."""
+
+    def __init__(self, offset: timedelta) -> None:
+        self.now = datetime.now(UTC) + offset
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+# Today, a year ahead, a month back, and a leap day: the simulator's story is the same on
+# any of them because its seed and its service read one clock.
+DAYS = [timedelta(0), timedelta(days=365), timedelta(days=-30)]
+LEAP_DAY = datetime(2028, 2, 29, 16, 59, tzinfo=UTC)  # 23:59 in Hanoi
+
+
+@pytest.mark.parametrize(
+    "offset", [*DAYS, LEAP_DAY - datetime.now(UTC)], ids=["today", "+1y", "-30d", "leap"]
+)
+def test_every_call_a_kiosk_needs(offset: timedelta) -> None:
+    clock = MovableClock(offset)
+    with (
+        running_sim(accounts=ACCOUNTS, clock=clock) as sim,
+        IlsClient(url(sim.port)) as ils,
+    ):
         assert ils.sc_status().online_status
         status = ils.patron_status("P0001", "1234")
         assert status.valid_patron and status.valid_patron_password
@@ -41,6 +65,17 @@ def test_every_call_a_kiosk_needs() -> None:
         assert back.ok and back.sort_bin == "1"
         assert ils.hold("P0001", item_id="B0002").ok
         assert ils.end_session("P0001", "1234").end_session
+
+
+def test_the_service_judges_holds_by_the_clock_it_was_seeded_with() -> None:
+    """B0005 waits on the hold shelf for another patron; once the simulator's clock has
+    passed the shelf's expiry the hold lapses and the copy can be lent. A service on the
+    wall clock and a seed on a fixed date (the bug of 2026-12-01) tell these apart."""
+    clock = MovableClock(timedelta(0))
+    with running_sim(accounts=ACCOUNTS, clock=clock) as sim, IlsClient(url(sim.port)) as ils:
+        assert not ils.checkout("P0001", "B0005", "1234").ok
+        clock.now += timedelta(days=60)
+        assert ils.checkout("P0001", "B0005", "1234").ok
 
 
 def test_wrong_login_is_a_clear_error() -> None:

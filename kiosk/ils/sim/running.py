@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kiosk.ils.sim.circulation import Circulation
+from kiosk.ils.sim.circulation import Circulation, Clock, system_clock
 from kiosk.ils.sim.seed import seed
 from kiosk.ils.sim.server import SimServerThread
 from kiosk.ils.sim.sip2_mapping import SipMapping
@@ -20,16 +20,21 @@ from kiosk.ils.sim.store import Store
 
 @contextmanager
 def running_simulator(
-    path: Path, items: int = 40, rng_seed: int = 1
+    path: Path, items: int = 40, rng_seed: int = 1, clock: Clock = system_clock
 ) -> Iterator[tuple[SimServerThread, Store]]:
     """Serve the store at ``path`` (created and seeded with ``items`` generated items when
-    it does not exist yet); stopped and closed on leaving."""
+    it does not exist yet); stopped and closed on leaving.
+
+    ``clock`` is the simulator's one clock: the seed anchors its loans, due dates and
+    hold shelves at ``clock()`` and the service judges them by the same clock, so a
+    fresh simulator tells the same story on any date.
+    """
     new = not path.exists()
     store = Store.open(path)
     try:
         if new:
-            seed(store, items, rng_seed)
-        with SimServerThread(SipMapping(Circulation(store))) as sim:
+            seed(store, items, rng_seed, now=clock())
+        with SimServerThread(SipMapping(Circulation(store, clock))) as sim:
             yield sim, store
     finally:
         store.close()

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from kiosk.ils.sim.faults import Faults
-from protocols.sip2 import Message
+from protocols.sip2 import Message, SIP2Error
 from protocols.sip2.profiles import GENERIC
 from protocols.sip2.server import BadRequest, Reply, RequestReceived, ServerConnection
 
@@ -181,7 +181,14 @@ class SimServer:
             return False
         if response is None:
             return True
-        data = link.respond(response)
+        try:
+            data = link.respond(response)
+        except SIP2Error as exc:
+            # Catalogue text the wire cannot carry (a control character in a title):
+            # refused by the encoder rather than sent as a second message or field.
+            log.error("cannot send %s to %s: %s", response.name, session.peer, exc)
+            writer.close()
+            return False
         if faults.drop_after and served % faults.drop_after == 0:
             if faults.drop_mid_message:
                 writer.write(data[: len(data) // 2])

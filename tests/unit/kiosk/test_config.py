@@ -316,11 +316,15 @@ def test_email_receipts_need_smtp_and_one_tls_mode() -> None:
     assert problem.key == "receipts.smtp.starttls"
 
 
+# A kiosk on MQTT names its site key (the key that makes patron_ref).
+KEYED = BASE.replace('site = "VN-HN0001"\n', 'site = "VN-HN0001"\nsite_key_env = "T_SITE_KEY"\n')
+
+
 def test_mqtt_section() -> None:
-    config = parse_config(BASE + '\n[mqtt]\nhost = "mqtt.example.org"\n')
+    config = parse_config(KEYED + '\n[mqtt]\nhost = "mqtt.example.org"\n')
     assert config.mqtt is not None
     assert (config.mqtt.port, config.mqtt.tls, config.mqtt.topic_prefix) == (8883, True, "muontra")
-    problem = only_problem(BASE + '\n[mqtt]\nhost = "m"\ntopic_prefix = "muontra/#"\n')
+    problem = only_problem(KEYED + '\n[mqtt]\nhost = "m"\ntopic_prefix = "muontra/#"\n')
     assert problem.key == "mqtt.topic_prefix"
 
 
@@ -367,7 +371,7 @@ def test_relative_password_file_is_a_systemd_credential(
 ) -> None:
     (tmp_path / "mqtt-password").write_text("broker-pw\n", encoding="utf-8")
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
-    config = parse_config(BASE + '\n[mqtt]\nhost = "m"\npassword_file = "mqtt-password"\n')
+    config = parse_config(KEYED + '\n[mqtt]\nhost = "m"\npassword_file = "mqtt-password"\n')
     assert config.mqtt is not None and config.mqtt.password() == "broker-pw"
 
 

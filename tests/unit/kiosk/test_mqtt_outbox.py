@@ -26,7 +26,7 @@ def test_survives_reopening(tmp_path: Path) -> None:
         outbox.add("b", b"2")
     with Outbox.open(tmp_path / "outbox.db") as outbox:
         assert [(e.topic, e.payload) for e in outbox.pending()] == [("a", b"1"), ("b", b"2")]
-        assert outbox.current_revision() == "0001"
+        assert outbox.current_revision() == "0002"
 
 
 def test_wait_change_wakes() -> None:

@@ -151,6 +151,16 @@ def test_cp850_and_cp1258_connections() -> None:
     assert title is not None and unicodedata.normalize("NFC", title) == "Truyện Kiều"
 
 
+def test_a_decomposed_title_crosses_a_cp1258_wire_with_every_letter() -> None:
+    """NFD "Dế Mèn phiêu lưu ký" hands in lone combining circumflex and horn marks, which
+    cp1258 has no byte for: composed first, each joins its vowel (0xEA ê, 0xFD ư), and
+    the tones travel as cp1258's combining marks (0xEC acute)."""
+    nfd = unicodedata.normalize("NFD", "Dế Mèn phiêu lưu ký")
+    raw = encode(CheckoutResponse.create(ok=True, item_id="B1", title=nfd), "cp1258")
+    assert b"AJD\xea\xec M\xe8n phi\xeau l\xfdu ky\xec|" in raw
+    assert b"?" not in raw
+
+
 def test_undecodable_bytes_become_replacement_characters() -> None:
     message = decode(b"121NNY20240501    100000AOMAIN|AJbad \xff\xfe byte|")
     assert message.get("AJ") == "bad \ufffd\ufffd byte"
