@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from drivers.security import TAG_GONE, set_security
+from drivers.interfaces import TagError
+from drivers.security import NOT_SUPPORTED, TAG_GONE, set_security
 from drivers.sim.field import TagField
 from drivers.sim.reader import SimReader, item_tag
 from protocols.tags import PRESETS, SecurityPolicy
@@ -107,3 +108,32 @@ def test_a_locked_afi_still_lets_eas_be_set(reader: SimReader) -> None:
     tag.afi_locked = True  # locked at the secured value: only EAS has to change
     result = set_security(reader, tag.uid, PRESETS["afi+eas"], secured=True)
     assert (result.verified, result.afi, result.eas) == (True, 0x07, True)
+
+
+class _CannotReader(SimReader):
+    """A reader that cannot send security commands at all (a storage-only PC/SC reader)."""
+
+    calls = 0
+
+    def write_afi(self, uid: bytes, afi: int) -> None:
+        self.calls += 1
+        raise TagError("this reader cannot write the AFI", code=NOT_SUPPORTED)
+
+    def set_eas(self, uid: bytes) -> None:
+        self.calls += 1
+        raise TagError("this reader cannot set EAS", code=NOT_SUPPORTED)
+
+    reset_eas = set_eas
+
+
+@pytest.mark.parametrize("preset", ["afi", "eas", "afi+eas"])
+def test_a_reader_that_cannot_is_a_refusal_at_once_never_a_success(preset: str) -> None:
+    reader = _CannotReader("sim://cannot?timing=0", field=TagField())
+    tag = reader.field.place(item_tag("B0001", eas=True))
+    for secured in (False, True):
+        reader.calls = 0
+        result = set_security(reader, tag.uid, PRESETS[preset], secured=secured)
+        assert (result.verified, result.attempts, reader.calls) == (False, 1, 1)
+        assert result.reason.startswith("tag refused") and "cannot" in result.reason
+        assert not result.tag_gone
+    assert (tag.afi, tag.eas) == (0x07, True)
