@@ -85,6 +85,19 @@ class _Item:
     owner: str | None = None
 
 
+CANNOT_READ_SECURITY = (
+    "this reader cannot read the tags' security (AFI, EAS): it has no transparent "
+    "exchange, so the gate cannot tell a lent item from one that is not; use a reader "
+    "that offers it"
+)
+
+
+def _cannot_read_security(reader: TagReader) -> bool:
+    """A PC/SC reader with the storage-card commands only (drivers/pcsc_reader.py) says so
+    once it has met a tag: it can guard nothing, and must not look healthy."""
+    return getattr(reader, "security_writable", None) is False
+
+
 class GateController:
     def __init__(
         self,
@@ -188,6 +201,8 @@ class GateController:
         now = time.monotonic()
         if any(failed >= FAILED_ROUNDS for failed in list(self._failed_rounds.values())):
             return False
+        if any(_cannot_read_security(reader) for reader in self.readers):
+            return False
         return all(now - beat < max_age for beat in self._heartbeats.values())
 
     # --- what others tell the gate -------------------------------------------------------
@@ -239,6 +254,10 @@ class GateController:
                 self._stop.wait(RETRY_WAIT)
                 continue
             except DeviceError as error:
+                if _cannot_read_security(reader):
+                    self._set_state(url, DeviceState.UNAVAILABLE, CANNOT_READ_SECURITY)
+                    self._stop.wait(RETRY_WAIT)
+                    continue
                 log.warning("%s: inventory failed: %s", url, error)
                 self._round_failed(url, error)
                 self._stop.wait(RETRY_WAIT)
@@ -246,6 +265,10 @@ class GateController:
             except Exception as error:
                 log.exception("%s: inventory round failed", url)
                 self._round_failed(url, error)
+                self._stop.wait(RETRY_WAIT)
+                continue
+            if _cannot_read_security(reader):
+                self._set_state(url, DeviceState.UNAVAILABLE, CANNOT_READ_SECURITY)
                 self._stop.wait(RETRY_WAIT)
                 continue
             if self._failed_rounds.pop(url, 0) >= FAILED_ROUNDS:
@@ -274,6 +297,8 @@ class GateController:
             except DeviceUnavailable:
                 raise
             except DeviceError as error:  # the tag left during an addressed command
+                if _cannot_read_security(reader):
+                    raise  # not this tag: the reader itself can see no tag's security
                 log.debug("%s: tag %s: %s", reader.url, tag.uid_hex, error)
                 continue
             except Exception as error:

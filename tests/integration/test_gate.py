@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from drivers import gpio
-from drivers.interfaces import DeviceError, Outputs, TagReader, TagSeen
+from drivers.interfaces import DeviceError, Outputs, TagError, TagReader, TagSeen
 from drivers.sim.field import SimTag, TagField, uid_for
 from drivers.sim.reader import SimReader, item_tag
 from gates import controller as controller_module
@@ -573,6 +573,29 @@ class FailingInventory(SimReader):
         return super().inventory()
 
 
+class StorageOnlyReader(SimReader):
+    """Behaves as drivers/pcsc_reader.py does on a reader with the storage-card commands
+    only (tested there behind pcscd): data reads work, AFI and EAS are refused with
+    "not supported", and ``security_writable`` turns False once a tag has been met."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.security_writable: bool | None = None
+
+    def inventory(self) -> list[TagSeen]:
+        return [TagSeen(tag.uid) for tag in super().inventory()]  # UIDs only, no AFI
+
+    def _cannot(self) -> TagError:
+        self.security_writable = False
+        return TagError("this reader cannot read AFI or EAS", code=0x01)
+
+    def eas_alarm(self, uid: bytes | None = None) -> bool:
+        raise self._cannot()
+
+    def system_info(self, uid: bytes) -> Any:
+        raise self._cannot()
+
+
 @pytest.fixture
 def gate_with() -> Iterator[Callable[[TagReader], Harness]]:
     started: list[tuple[GateController, str]] = []
@@ -624,6 +647,26 @@ def test_rounds_failing_again_and_again_make_the_gate_unhealthy(
     assert gate.controller.healthy()
     gate.field.place(item_tag("H0004", "VN-HN0001"))
     gate.alarm_for("H0004")
+
+
+def test_a_reader_that_cannot_read_security_is_unfit_for_a_gate_not_silent(
+    gate_with: Callable[[TagReader], Harness],
+) -> None:
+    """A secured book passes a gate whose PC/SC reader cannot read AFI or EAS. Before,
+    each tag was skipped at debug level and the gate stayed healthy: the watchdog fed,
+    nobody told. Now the reader is reported unavailable, with why, and stays so."""
+    reader = StorageOnlyReader(f"sim://gate-{uuid.uuid4().hex[:8]}?timing=0")
+    gate = gate_with(reader)
+    gate.wait_event("device", lambda e: e["device"] == reader.url and e["state"] == "ready")
+    gate.field.place(item_tag("H0005", "VN-HN0001"))
+    unfit = gate.wait_event(
+        "device", lambda e: e["device"] == reader.url and e["state"] == "unavailable"
+    )
+    assert "cannot read the tags' security" in unfit["detail"]
+    assert not gate.controller.healthy()
+    gate.field.clear()  # an empty field answers fine, and still guards nothing
+    wait_until(lambda: reader.inventory() == [], "the field empty")
+    assert not gate.controller.healthy()
 
 
 def test_own_library_without_its_hyphen_alarms(make_gate: Callable[..., Harness]) -> None:
