@@ -29,12 +29,13 @@ unit: $(STAMP)
 
 # The suite with the wall clock a year ahead and a month back (Debian's faketime):
 # it must pass on any date. The monotonic clock stays real (faking it hangs every
-# timed wait in CPython); tests/faketime/sitecustomize.py explains the one shim.
+# timed wait in CPython); tests/faketime/sitecustomize.py explains the one shim,
+# which tests/conftest.py applies.
 # `make test` shifts the parts that read a calendar (the ILS simulator, engine,
 # journal, gate, MQTT, CLI); `make dates-full` shifts the whole suite.
 DATE_SHIFTS := +365d -30d
 DATE_TESTS  := tests/integration tests/engine tests/unit/kiosk tests/unit/gates tests/unit/test_cli.py
-FAKETIME    := PYTHONPATH=$(CURDIR)/tests/faketime FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f
+FAKETIME    := FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f
 
 dates: $(STAMP)
 	@for shift in $(DATE_SHIFTS); do \

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import runpy
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -15,6 +17,24 @@ from hypothesis import settings
 # measured in bench/, never asserted in tests.
 settings.register_profile("muontra", deadline=None)
 settings.load_profile("muontra")
+
+# Under libfaketime (`make dates`, or faketime by hand). With the monotonic clock faked
+# too, every timed wait in CPython hangs: say so at once instead of hanging. With it
+# real, tests/faketime/sitecustomize.py mends time.sleep; it is applied here to this
+# process and handed to every Python process a test starts (the engine, the scenario
+# runner's kiosks), whether or not the run set PYTHONPATH itself.
+if os.environ.get("FAKETIME"):
+    if os.environ.get("FAKETIME_DONT_FAKE_MONOTONIC") != "1":
+        pytest.exit(
+            "faketime with a faked monotonic clock hangs every timed wait in CPython; "
+            "set FAKETIME_DONT_FAKE_MONOTONIC=1 (as `make dates` does)",
+            returncode=4,
+        )
+    _shim = Path(__file__).parent / "faketime"
+    runpy.run_path(str(_shim / "sitecustomize.py"))
+    _paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    if str(_shim) not in _paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(_shim), *filter(None, _paths)])
 
 
 @dataclass(frozen=True)

@@ -231,7 +231,9 @@ def decode(raw: bytes | str, encoding: str = "utf-8") -> Message:
 
     sequence: int | None = None
     checksum_ok: bool | None = None
-    if data.startswith(b"AZ", end - 6, end - 4):
+    # A checksum never holds the field separator: "…|AAZ|AC|" ends in fields, not in
+    # "AZ|AC|" (a message sent without error detection whose last value ends in "A").
+    if data.startswith(b"AZ", end - 6, end - 4) and b"|" not in data[end - 4 :]:
         digits = data[end - 4 :]
         checksum_ok = (
             digits.isalnum() and b"%04X" % (-sum(data[: end - 4]) & 0xFFFF) == digits.upper()

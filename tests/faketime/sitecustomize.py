@@ -1,4 +1,6 @@
-"""Loaded by every Python process of ``make test-dates`` (through PYTHONPATH).
+"""Loaded by every Python process of a run under libfaketime (``make dates``): run by
+tests/conftest.py, and as sitecustomize (PYTHONPATH, which conftest sets) in the
+processes the tests start.
 
 The date runs shift the wall clock with Debian's libfaketime and leave the
 monotonic clock real (FAKETIME_DONT_FAKE_MONOTONIC=1): with both faked, every

@@ -161,6 +161,14 @@ def test_a_decomposed_title_crosses_a_cp1258_wire_with_every_letter() -> None:
     assert b"?" not in raw
 
 
+def test_fields_ending_like_a_checksum_are_fields() -> None:
+    """Found by hypothesis: without error detection, patron "Z" then an empty AC ends the
+    message in "AAZ|AC|", whose last six bytes look like a checksum field "AZ|AC|"."""
+    message = decode(b"01N                  AO|AL|AAZ|AC|\r")
+    assert message.fields == (("AO", ""), ("AL", ""), ("AA", "Z"), ("AC", ""))
+    assert message.checksum_ok is None
+
+
 def test_undecodable_bytes_become_replacement_characters() -> None:
     message = decode(b"121NNY20240501    100000AOMAIN|AJbad \xff\xfe byte|")
     assert message.get("AJ") == "bad \ufffd\ufffd byte"
