@@ -229,7 +229,7 @@ class GateController:
                 self._remember(bytes.fromhex(uid), _Item(item_id))
             except (TypeError, ValueError):
                 continue
-        log.info("kiosk reported %s for item %s", outcome, item_id)
+        log.info("kiosk reported %s for item %r", outcome, item_id)
 
     def report_missing(self, item_id: str, missing: bool = True) -> None:
         with self._decide:
@@ -459,7 +459,7 @@ class GateController:
         try:
             title = getattr(self.ils.item_information(item_id), "title", None)
         except Exception as error:
-            log.warning("no title for %s from the ILS: %s", item_id, error)
+            log.warning("no title for %r from the ILS: %s", item_id, error)
             return
         if title:
             self.bus.publish(

@@ -678,3 +678,17 @@ def test_own_library_without_its_hyphen_alarms(make_gate: Callable[..., Harness]
     gate.alarm_for("O0003")
     gate.alarm_for("O0004")
     assert gate.alarms("O0005") == []
+
+
+def test_an_item_id_from_outside_cannot_forge_log_lines(
+    make_gate: Callable[..., Harness], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Item ids come from tags and kiosk events: logged quoted, a newline in one stays
+    inside its own line instead of starting a forged one."""
+    gate = make_gate()
+    with caplog.at_level("INFO", logger="gates.controller"):
+        gate.controller.kiosk_event(
+            {"item_id": "B0001\nERROR gate alarm cleared", "outcome": "checked_out"}
+        )
+    lines = [r.getMessage() for r in caplog.records if "kiosk reported" in r.getMessage()]
+    assert lines and all("\n" not in line for line in lines)
