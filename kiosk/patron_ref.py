@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk.config.model import MIN_SITE_KEY, DeviceConfig, SecretError
+from kiosk.keyfile import make_key_once
 
 __all__ = ["DEVICE_KEY_FILE", "REF_HEX_DIGITS", "PatronRefs", "patron_ref"]
 
@@ -72,27 +71,7 @@ class PatronRefs:
 def device_key(data_dir: Path) -> bytes:
     """The key in ``data_dir``/patron-ref.key, made (0600, atomically) if there is none."""
     path = data_dir / DEVICE_KEY_FILE
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        temporary = data_dir / f".{DEVICE_KEY_FILE}.{os.getpid()}"
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(descriptor, (secrets.token_hex(32) + "\n").encode("ascii"))
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-        try:
-            # A link never replaces: if another process made the key meanwhile, its key wins.
-            os.link(temporary, path)
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink(missing_ok=True)
-        directory = os.open(data_dir, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+    make_key_once(path)
     try:
         value = path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError) as error:

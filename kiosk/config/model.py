@@ -228,6 +228,15 @@ def read_regular_file(path: Path, limit: int) -> bytes:
     return data
 
 
+def credential_path(file: Path) -> Path:
+    """``file``, or for a relative one under systemd's ``LoadCredential=``, the same name
+    in ``$CREDENTIALS_DIRECTORY`` (a root-only secret the service user may read there)."""
+    credentials = os.environ.get("CREDENTIALS_DIRECTORY")
+    if not file.is_absolute() and credentials:
+        return Path(credentials) / file
+    return file
+
+
 def _read_secret(env: str | None, file: Path | None) -> str | None:
     """The secret from the environment variable or the file, without its final newline.
 
@@ -243,9 +252,7 @@ def _read_secret(env: str | None, file: Path | None) -> str | None:
             raise SecretError(f"environment variable {env} is empty")
         return value
     if file is not None:
-        credentials = os.environ.get("CREDENTIALS_DIRECTORY")
-        if not file.is_absolute() and credentials:
-            file = Path(credentials) / file
+        file = credential_path(file)
         try:
             value = read_regular_file(file, MAX_SECRET_BYTES).decode("utf-8").rstrip("\r\n")
         except OSError as exc:

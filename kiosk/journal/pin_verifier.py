@@ -21,8 +21,10 @@ import hashlib
 import hmac
 import logging
 import os
-import secrets
 from pathlib import Path
+
+from kiosk.config.model import MAX_SECRET_BYTES, credential_path, read_regular_file
+from kiosk.keyfile import make_key_once
 
 log = logging.getLogger(__name__)
 
@@ -74,21 +76,13 @@ def load_key(configured: Path | None, data_dir: Path) -> bytes:
     ``$CREDENTIALS_DIRECTORY``), else the ``pin-key`` credential, else a key generated
     once into ``data_dir/pin.key`` (mode 0600) with a warning: that one keeps the
     touchscreen's user out, but sits on the same SD card as the journal."""
-    credentials = os.environ.get("CREDENTIALS_DIRECTORY")
     if configured is not None:
-        path = configured
-        if not path.is_absolute() and credentials:
-            path = Path(credentials) / path
-        return _read(path)
-    if credentials and (Path(credentials) / KEY_NAME).is_file():
-        return _read(Path(credentials) / KEY_NAME)
+        return _read(credential_path(configured))
+    credential = credential_path(Path(KEY_NAME))
+    if credential != Path(KEY_NAME) and credential.is_file():  # under $CREDENTIALS_DIRECTORY
+        return _read(credential)
     local = data_dir / "pin.key"
-    if not local.exists():
-        fd = os.open(local, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as file:
-            file.write(secrets.token_hex(32) + "\n")
-            file.flush()
-            os.fsync(file.fileno())
+    make_key_once(local)
     log.warning(
         "offline PIN key kept beside the journal (%s): a copy of this disk can test PINs; "
         "set journal.pin_key_file or a pin-key credential (docs/privacy.md)",
@@ -99,9 +93,11 @@ def load_key(configured: Path | None, data_dir: Path) -> bytes:
 
 def _read(path: Path) -> bytes:
     try:
-        value = path.read_bytes().strip()
+        value = read_regular_file(path, MAX_SECRET_BYTES).strip()
     except OSError as error:
         raise PinKeyError(f"cannot read the PIN key {path}: {error.strerror}") from None
+    except ValueError as error:  # a device or a pipe would read without end
+        raise PinKeyError(f"cannot read the PIN key {path}: {error}") from None
     if len(value) < MIN_KEY_BYTES:
         raise PinKeyError(f"the PIN key {path} is shorter than {MIN_KEY_BYTES} bytes")
     return value

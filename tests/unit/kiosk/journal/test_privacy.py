@@ -137,3 +137,10 @@ def test_the_key_comes_from_the_credential_and_a_generated_one_is_private(
     first = load_key(None, data)
     assert load_key(None, data) == first and len(first) == 64
     assert stat.S_IMODE((data / "pin.key").stat().st_mode) == 0o600
+
+
+def test_a_pin_key_file_that_reads_without_end_is_refused(tmp_path: Path) -> None:
+    """Read as every other secret is (a regular file, at most 64 KiB): /dev/zero as the
+    key once made the kiosk read until it was killed."""
+    with pytest.raises(PinKeyError, match="cannot read the PIN key /dev/zero"):
+        load_key(Path("/dev/zero"), tmp_path)
