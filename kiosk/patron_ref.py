@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk.config.model import MIN_SITE_KEY, DeviceConfig, SecretError
-from kiosk.keyfile import make_key_once
+from kiosk.private_files import make_key_once
 
 __all__ = ["DEVICE_KEY_FILE", "REF_HEX_DIGITS", "PatronRefs", "patron_ref"]
 

@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
+from kiosk.private_files import sync_directory, write_private
+
 log = logging.getLogger(__name__)
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -105,24 +107,7 @@ def read_state(journal: Path) -> JournalState | None:
 
 def write_state(journal: Path, state: JournalState) -> None:
     """Atomically (a crash leaves the old file or the new one), readable by the owner only."""
-    path = state_path(journal)
-    temporary = path.with_name(path.name + ".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as file:
-        file.write(state.to_json())
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
-    _sync_dir(path.parent)
-
-
-def _sync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    write_private(state_path(journal), state.to_json().encode("utf-8"))
 
 
 def _stamp(now: datetime | None = None) -> str:
@@ -187,7 +172,7 @@ def set_aside(journal: Path, now: datetime | None = None) -> tuple[str, ...]:
         with contextlib.suppress(OSError):
             os.chmod(target, 0o600)
         kept.append(target.name)
-    _sync_dir(journal.parent)
+    sync_directory(journal.parent)
     return tuple(kept)
 
 

@@ -24,7 +24,7 @@ import os
 from pathlib import Path
 
 from kiosk.config.model import MAX_SECRET_BYTES, credential_path, read_regular_file
-from kiosk.keyfile import make_key_once
+from kiosk.private_files import make_key_once
 
 log = logging.getLogger(__name__)
 
