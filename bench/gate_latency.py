@@ -28,9 +28,9 @@ from drivers.interfaces import TagSeen
 from drivers.sim.field import TagField
 from drivers.sim.reader import SimReader, item_tag
 from drivers.sim.timing import AirTiming
+from engine.config.model import parse_config
+from engine.events import EventBus
 from gates.controller import GateController
-from kiosk.config.model import parse_config
-from kiosk.engine.events import EventBus
 
 PASSES = 200
 ON_LOAN = 5
@@ -63,8 +63,8 @@ class TimedReader:
         self.url = reader.url
         self.answered = 0.0
 
-    def inventory(self) -> list[TagSeen]:
-        tags = self.reader.inventory()
+    def inventory(self, afi: int | None = None) -> list[TagSeen]:
+        tags = self.reader.inventory(afi)
         self.answered = time.perf_counter()
         return tags
 

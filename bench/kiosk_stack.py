@@ -56,12 +56,12 @@ from drivers.sim.field import TagField
 from drivers.sim.reader import SimReader, item_tag
 from drivers.sim.serial_peer import SerialPeer
 from drivers.sim.timing import AirTiming, SerialLine
-from kiosk.ils.sim.running import running_simulator
-from kiosk.scenario.model import Scenario
-from kiosk.scenario.runner import ScenarioRun, device_config
+from ilssim.running import running_simulator
 from protocols.readers.feig import FeigParser
 from protocols.readers.threem import ThreeMParser
 from protocols.tags import PRESETS
+from scenario.model import Scenario
+from scenario.runner import ScenarioRun, device_config
 
 ITEMS = [f"B00{n:02}" for n in (1, 2, 3, 4, 7, 15, 16, 18, 19, 20)]
 SPARE = "SPARE0001"  # the tag the bare driver releases, never part of the stack
@@ -127,7 +127,7 @@ def rss_kib(pid: int) -> int:
 def ils_answer_time(port: int) -> float:
     """What the ILS takes per checkout (latency plus its own work), with a bare SIP2
     client on an item the stack does not use."""
-    from kiosk.ils.client import IlsClient
+    from engine.ils.client import IlsClient
 
     with IlsClient(f"sip2://127.0.0.1:{port}") as client:
         client.patron_information("P0003", "3456")

@@ -34,9 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from kiosk.engine.events import EventBus
-from kiosk.mqtt.link import LinkSettings, LinkState, MqttLink, bridge
-from kiosk.mqtt.outbox import Outbox
+from engine.events import EventBus
+from engine.mqtt.link import LinkSettings, LinkState, MqttLink, bridge
+from engine.mqtt.outbox import Outbox
+from engine.mqtt.paho_loop import stop_loop
 from protocols.mqtt import payloads
 from protocols.mqtt.payloads import Envelope, Event
 
@@ -134,7 +135,7 @@ def raw_paho(port: int, data: list[bytes]) -> float:
         raise RuntimeError("raw paho did not get every PUBACK")
     elapsed = time.perf_counter() - start
     client.disconnect()
-    client.loop_stop()
+    stop_loop(client)
     return elapsed
 
 
@@ -183,7 +184,7 @@ def alarm_to_staff(port: int, folder: Path, count: int = 200) -> list[float]:
         latencies.append(arrived[item] - start)
     copier.stop()
     link.stop()
-    staff.loop_stop()
+    stop_loop(staff)
     outbox.close()
     return latencies
 

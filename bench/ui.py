@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PySide6.QtWidgets import QApplication
 
-from kiosk.config import load_config
-from kiosk.engine.api import ApiClient, ApiServer
-from kiosk.engine.core import Engine
+from engine.config import load_config
+from kiosk.api import ApiClient, ApiServer
+from kiosk.core import Engine
 from tests.engine.harness import ils_simulator, write_config
 
 ITEMS = 50

@@ -14,7 +14,7 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
-from protocols.tags import TagData, TagDataError, decode
+from protocols.tags import TagData, TagDataError, decode, iso28560_2
 
 USAGE = {
     0: "acquisition",
@@ -65,6 +65,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="data model to write (default iso28560-3)",
     )
     write_parser.add_argument("--part", default="1/1", help="part of a set, e.g. 2/3 (default 1/1)")
+    write_parser.add_argument(
+        "--shelf", default="", help="shelf location, e.g. QA268.L55 (iso28560-2 only)"
+    )
     write_parser.add_argument(
         "--security",
         default="secured",
@@ -126,6 +129,9 @@ def run_decode(args: argparse.Namespace) -> int:
         print("byte order       each 4-byte block reversed by the reader")
     for extension in tag.extensions:
         print(f"extension 0x{extension.block_id:04X} {extension.data.hex(' ')}")
+    for oid, text in tag.elements:  # ISO 28560-2: every data element, OIDs from 15 too
+        name = iso28560_2.OIDS.get(oid, "not defined")
+        print(f"element {oid:<8} {name}: {text!r}")
     return 0
 
 

@@ -95,18 +95,49 @@ def _part(text: str) -> tuple[int, int]:
     return part, parts
 
 
+SHELF_LOCATION = 6
+"""ISO 28560-2 relative OID of the shelf location."""
+
+
+def _clear_after(reader: TagReader, uid: bytes, first: int, count: int, block: int) -> int | None:
+    """Zero what an earlier programming left after the new data: how many blocks, None when
+    the tag did not keep the zeros.
+
+    Decoders that stop at the 0x00 ending ISO 28560-2 data do not need it; others read on
+    (HelMet's decoder parses the whole memory, so a stale owner element after the new data
+    would be taken as the tag's), and an ISO 28560-3 reader would take stale bytes after the
+    basic block for extension blocks. Blocks already zero are not written again. (Not for
+    3M RFID501 tags, whose memory beyond the data is the maker's business.)
+    """
+    if count <= first:
+        return 0
+    old = reader.read_blocks(uid, first, count - first)
+    dirty = [n for n in range(count - first) if any(old[n * block : (n + 1) * block])]
+    if not dirty:
+        return 0
+    start, end = first + dirty[0], first + dirty[-1] + 1
+    zeros = bytes((end - start) * block)
+    reader.write_blocks(uid, start, zeros)
+    return end - start if reader.read_blocks(uid, start, end - start) == zeros else None
+
+
 @_closing
 def run_write(args: argparse.Namespace) -> int:
     try:
         uid = _uid(args.uid)
         part, parts = _part(args.part)
         policy = PRESETS[args.policy]
+        if args.shelf and args.model != "iso28560-2":
+            raise ValueError(
+                f"--shelf: only the iso28560-2 model holds a shelf location, not {args.model}"
+            )
         tag = TagData(
             model=args.model,
             item_id=args.item,
             owner_library=args.owner,
             set_size=parts,
             set_index=part,
+            elements=((SHELF_LOCATION, args.shelf),) if args.shelf else (),
         )
         memory = encode(tag)
         reader = _open(args.url)
@@ -128,16 +159,22 @@ def run_write(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    used = len(memory) // block
+    cleared: int | None = 0
     try:
         reader.write_blocks(uid, 0, memory)
-        back = reader.read_blocks(uid, 0, len(memory) // block)
+        back = reader.read_blocks(uid, 0, used)
+        if back == memory and args.model != "3m-rfid501":  # 3M's layout is its own: left be
+            cleared = _clear_after(reader, uid, used, info.block_count, block)
     except DeviceError as error:
         print(f"muontra tag write: FAILED while writing: {error}", file=sys.stderr)
         return 1
-    if back != memory:
+    if back != memory or cleared is None:
         print("muontra tag write: FAILED: the tag did not keep what was written", file=sys.stderr)
         return 1
-    print(f"written and verified: {args.model} item {args.item} ({len(memory) // block} blocks)")
+    print(f"written and verified: {args.model} item {args.item} ({used} blocks)")
+    if cleared:
+        print(f"old data cleared after it: {cleared} blocks")
     if args.security != "keep":
         result = set_security(reader, uid, policy, secured=args.security == "secured")
         if not result.verified:

@@ -93,7 +93,13 @@ class TagReader(Protocol):
     def close(self) -> None: ...
 
     def inventory(self) -> list[TagSeen]:
-        """Every tag in the field, after one inventory round (anti-collision included)."""
+        """Every tag in the field, after one inventory round (anti-collision included).
+
+        A reader whose ``filters_afi`` is True also takes ``afi=VALUE``: an
+        ISO 15693 inventory with the AFI flag, answered only by tags of that family
+        (:func:`protocols.readers.iso15693.afi_answers`). Gates ask for the secured
+        value, so lent books in the field cost no air time.
+        """
 
     def system_info(self, uid: bytes) -> TagInfo: ...
 

@@ -354,23 +354,39 @@ class PcscReader:
 
     # --- TagReader ------------------------------------------------------------------
 
-    def inventory(self) -> list[TagSeen]:
+    @property
+    def filters_afi(self) -> bool:
+        """Whether ``inventory(afi=…)`` can put the AFI flag on the air: through the
+        transparent exchange only (unknown until tried; a reader that turns out to refuse
+        it makes the filtered inventory raise :class:`ReaderCannot`, never list a tag
+        it could not filter)."""
+        return self.anticollision and self._transparent is not False
+
+    def inventory(self, afi: int | None = None) -> list[TagSeen]:
+        """The tags in the field; ``afi`` set: only those of that application family (the
+        ISO 15693 AFI flag in each one-slot inventory of the anticollision walk), so a
+        gate's alarm rounds hear only secured books."""
         with self._lock:
             self._ready()
             if self.anticollision and self._transparent is not False:
                 try:
                     if not self._any_card():
                         return []
-                    return [TagSeen(uid=uid, dsfid=dsfid) for uid, dsfid in self._walk().items()]
+                    found = self._walk(afi)
+                    return [TagSeen(uid=uid, dsfid=dsfid) for uid, dsfid in found.items()]
                 except _NoTransparent as refused:
                     with suppress(DeviceError):  # one refused round: the card alone this time
                         self._no_transparent(refused)
                 except (_CardGone, PcscApduError) as error:
                     log.debug("%s: anticollision round failed (%s)", self.url, error)
+                    if afi is not None:
+                        return []  # the card alone is not known to hold that AFI
+            if afi is not None:
+                raise self._cannot("filter an inventory by AFI")
             uid = self._read_uid()
             return [TagSeen(uid=uid)] if uid is not None else []
 
-    def _walk(self) -> dict[bytes, int]:
+    def _walk(self, afi: int | None = None) -> dict[bytes, int]:
         """Every tag's UID and DSFID by one-slot inventories, splitting the mask on collisions."""
         found: dict[bytes, int] = {}
         pending = [(0, 0)]
@@ -382,7 +398,7 @@ class PcscReader:
                     log.warning("%s: inventory stopped after %d exchanges", self.url, exchanges)
                     break
                 bits, mask = pending.pop()
-                reply = self._transceive(air.inventory(mask_bits=bits, mask=mask))
+                reply = self._transceive(air.inventory(afi, mask_bits=bits, mask=mask))
                 kind = reply.kind
                 if kind is StatusKind.OK:
                     try:

@@ -40,14 +40,15 @@ import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
-
-from PIL import ImageFont
 
 from drivers.interfaces import DeviceState, DeviceUnavailable
 from drivers.receipt_image import DEFAULT_FONT, DEFAULT_FONT_SIZE, MARGIN, load_font, render_receipt
 from drivers.registry import DeviceUrl, DeviceUrlError
+
+if TYPE_CHECKING:
+    from PIL import ImageFont
 
 log = logging.getLogger(__name__)
 
@@ -330,8 +331,11 @@ class EscposPrinter:
         if self.text_mode not in TEXT_MODES:
             raise DeviceUrlError(f"{url.raw}: text={self.text_mode!r}; use one of {TEXT_MODES}")
         profile_name = url.params.get("profile")
-        profile = _profile_class(url, profile_name or "default")
-        declared = _declared_width(profile) if profile_name else None
+        # A named profile is looked up now, so a wrong name fails the config; without
+        # one, python-escpos (its capability database, about 8 MB resident) is left
+        # until the first receipt: a return machine may print a slip once a day.
+        profile = _profile_class(url, profile_name) if profile_name else None
+        declared = _declared_width(profile) if profile is not None else None
         self.width = url.integer("width", declared or DEFAULT_WIDTH)
         if not 2 * MARGIN + 8 <= self.width <= 8 * 0xFFFF:
             raise DeviceUrlError(f"{url.raw}: width={self.width} dots is not a paper width")
@@ -343,13 +347,14 @@ class EscposPrinter:
                 declared,
                 profile_name,
             )
-        self._profile = _with_width(profile, self.width)
+        self._url_parts = url
+        self._profile: Any = _with_width(profile, self.width) if profile is not None else None
         # Only a named profile is a statement about the printer: python-escpos's
         # "default" lists every Epson code page and feature, real or not.
         self._code_pages: dict[str, Any] = (
-            profile().get_code_pages() if profile_name else dict(SAFE_CODE_PAGES)
+            profile().get_code_pages() if profile is not None else dict(SAFE_CODE_PAGES)
         )
-        self._native_qr = bool(profile_name) and bool(profile().supports("qrCode"))
+        self._native_qr = profile is not None and bool(profile().supports("qrCode"))
         self._font_path = Path(url.params.get("font") or DEFAULT_FONT)
         self._font_size = url.integer("font_size", DEFAULT_FONT_SIZE)
         self._font: ImageFont.FreeTypeFont | None = None
@@ -397,6 +402,8 @@ class EscposPrinter:
         job = escpos.printer.Dummy(
             magic_encode_args={"encoder": escpos.magicencode.Encoder(self._code_pages)}
         )
+        if self._profile is None:
+            self._profile = _with_width(_profile_class(self._url_parts, "default"), self.width)
         job.profile = self._profile()
         job.hw("INIT")
         if as_text:

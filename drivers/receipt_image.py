@@ -18,10 +18,12 @@ import logging
 import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-
-from PIL import Image, ImageDraw, ImageFont
+from typing import TYPE_CHECKING
 
 from drivers.interfaces import DeviceError
+
+if TYPE_CHECKING:
+    from PIL import Image, ImageFont
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,9 @@ class FontMissing(DeviceError):
 
 def load_font(path: Path = DEFAULT_FONT, size: int = DEFAULT_FONT_SIZE) -> ImageFont.FreeTypeFont:
     """The font, or FontMissing naming the Debian package that provides the default one."""
+    # Pillow on first use: a printer that has not printed yet costs no memory for it.
+    from PIL import ImageFont
+
     try:
         return ImageFont.truetype(str(path), size)
     except OSError as error:
@@ -88,6 +93,8 @@ def render_receipt(
     lines: Sequence[str], width: int, font: ImageFont.FreeTypeFont | None = None
 ) -> Image.Image:
     """A black-on-white mode "1" image ``width`` dots wide with every line of the receipt."""
+    from PIL import Image, ImageDraw
+
     font = font or load_font()
     usable = width - 2 * MARGIN
     if usable <= 0:

@@ -18,6 +18,8 @@ from importlib.metadata import entry_points
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from protocols.extras import MissingExtra, installed
+
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "muontra.drivers"
@@ -39,7 +41,29 @@ BUILTIN: dict[str, str] = {
     "escpos+dummy": "drivers.printer:EscposPrinter",
     "gpio": "drivers.gpio:GpioOutputs",
     "gpio+in": "drivers.gpio:GpioInputs",
+    "conveyor+sim": "drivers.sim.conveyor:SimConveyor",
+    "gpio+conveyor": "drivers.conveyor_gpio:GpioConveyor",
+    "modbus+tcp": "drivers.conveyor_modbus:ModbusConveyor",
 }
+
+EXTRA_OF_SCHEME: dict[str, tuple[str, str]] = {
+    "pcsc": ("pcsc", "reader"),
+    "nfc": ("nfc", "card reader"),
+    "escpos+usb": ("printer", "printer"),
+    "escpos+serial": ("printer", "printer"),
+    "escpos+net": ("printer", "printer"),
+    "escpos+file": ("printer", "printer"),
+    "escpos+dummy": ("printer", "printer"),
+    "gpio": ("gpio", "output"),
+    "gpio+in": ("gpio", "input"),
+    "gpio+conveyor": ("gpio", "conveyor"),
+    "modbus+tcp": ("plc", "conveyor (a PLC)"),
+}
+"""Built-in schemes whose library is an extra (protocols/extras.py), and what they open.
+
+Checked before the driver's module is imported, so the message is the same
+whether the driver imports its library at module level or on first use; found,
+not imported, so that a driver that loads its library late still can."""
 
 
 class DeviceUrlError(ValueError):
@@ -126,6 +150,10 @@ def factory_for(scheme: str) -> Callable[[DeviceUrl], Any]:
     if target is None:
         known = ", ".join(schemes())
         raise DeviceUrlError(f"unknown device scheme {scheme!r}; known: {known}")
+    if scheme in EXTRA_OF_SCHEME:
+        extra, noun = EXTRA_OF_SCHEME[scheme]
+        if not installed(extra):
+            raise MissingExtra(extra, f"the {scheme}:// {noun}")
     module_name, _, attribute = target.partition(":")
     module = importlib.import_module(module_name)
     built: Callable[[DeviceUrl], Any] = getattr(module, attribute)

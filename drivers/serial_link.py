@@ -75,17 +75,26 @@ class SerialLink:
         raise DeviceUnavailable(f"{self.port}: {error}") from error
 
     def exchange(
-        self, request: bytes, parser: Any, accept: Callable[[Any], bool], retries: int = 2
+        self,
+        request: bytes,
+        parser: Any,
+        accept: Callable[[Any], bool],
+        retries: int = 2,
+        *,
+        aside: Callable[[Any], None] | None = None,
     ) -> Any:
         """Send ``request``; the first frame ``accept`` takes, read through ``parser``.
 
         An answer garbled on the line (bad CRC) makes us ask again, up to ``retries``
         times: every command we send is safe to repeat (a write writes the same bytes).
+        ``aside``: the reader also sends unasked (notification mode), so nothing waiting
+        is thrown away: every good frame ``accept`` does not take goes there.
         """
         self.open()
         port = self._serial
         try:
-            port.reset_input_buffer()
+            if aside is None:
+                port.reset_input_buffer()
             port.write(request)
             deadline = time.monotonic() + self.timeout
             while True:
@@ -103,8 +112,35 @@ class SerialLink:
                         continue
                     if accept(frame):
                         return frame
+                    if aside is not None:
+                        aside(frame)
                 if time.monotonic() >= deadline:
                     raise DeviceTimeout(f"{self.port}: no answer within {self.timeout:.2f} s")
+        except (serial.SerialException, OSError, termios.error) as error:
+            self._lost(error)
+            raise  # unreachable: _lost raises
+
+    def receive(self, parser: Any, timeout: float) -> list[Any]:
+        """The good frames the reader sent unasked within ``timeout`` (as soon as there are
+        some); an empty list when it kept quiet."""
+        self.open()
+        port = self._serial
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                # The port's read returns with the first byte (or after its 50 ms
+                # timeout), then takes what else has arrived: no wait for a frame.
+                chunk = port.read(max(1, port.in_waiting))
+                frames = parser.feed(chunk) if chunk else parser.resync() if parser.pending else []
+                good = []
+                for frame in frames:
+                    if hasattr(frame, "reason"):
+                        self.bad_frames += 1
+                        log.debug("%s: bad frame (%s)", self.port, frame.reason)
+                    else:
+                        good.append(frame)
+                if good or time.monotonic() >= deadline:
+                    return good
         except (serial.SerialException, OSError, termios.error) as error:
             self._lost(error)
             raise  # unreachable: _lost raises

@@ -3,7 +3,8 @@
 Speaks the 0xD6 serial protocol of :mod:`protocols.readers.threem` (19200 8N1)
 through :class:`SerialLink`, which handles unplugging and timeouts. Reads are
 split into runs of at most ``max_blocks`` blocks (8 by default: what older
-810 firmware answers in one frame).
+810 firmware answers in one frame). ``afi_filter=no`` tells a gate not to ask
+for the secured AFI in its inventories.
 """
 
 from __future__ import annotations
@@ -16,10 +17,15 @@ from protocols.readers.threem import ThreeMFrame, ThreeMParser
 
 
 class ThreeMReader(LinkedReader):
+    filters_afi = True
+    """``inventory(afi=…)`` puts the AFI flag on the air: only tags of that family answer."""
+
     def __init__(self, url: DeviceUrl | str) -> None:
         parts = parse_url(url) if isinstance(url, str) else url
         self.url = parts.raw
         self.max_blocks = parts.integer("max_blocks", 8)
+        # afi_filter=no: firmware that refuses the AFI flag (and the bench's "before").
+        self.filters_afi = parts.flag("afi_filter", True)
         self.link = SerialLink(
             parts.target,
             baudrate=parts.integer("baud", 19200),
@@ -42,8 +48,9 @@ class ThreeMReader(LinkedReader):
             raise TagError(f"reader: {answer.error_text}", answer.error)
         return answer
 
-    def inventory(self) -> list[TagSeen]:
-        answer = self._ask(threem.inventory())
+    def inventory(self, afi: int | None = None) -> list[TagSeen]:
+        # The frame always carries an AFI byte: 0 asks every tag, as ISO 15693 does.
+        answer = self._ask(threem.inventory(afi or 0))
         if not answer.ok:
             raise TagError(f"inventory: {answer.error_text}", answer.error)
         tags = answer.fields["tags"]

@@ -1,8 +1,8 @@
 """The gate's local API: the kiosk's JSON-lines protocol over a Unix socket.
 
-The same wire format as :mod:`kiosk.engine.api` (``{"id", "cmd", "args"}`` in,
+The same wire format as :mod:`kiosk.api` (``{"id", "cmd", "args"}`` in,
 ``{"id", "ok", "result" | "error"}`` out, events after ``subscribe``), so the
-staff console, scripts and :class:`kiosk.engine.api.ApiClient` talk to a gate
+staff console, scripts and :class:`kiosk.api.ApiClient` talk to a gate
 as they talk to a kiosk. Its own small server because the kiosk's is bound to
 the kiosk engine. The socket is mode 0660: the gate's user and group only.
 """
@@ -10,12 +10,14 @@ the kiosk engine. The socket is mode 0660: the gate's user and group only.
 from __future__ import annotations
 
 import logging
+import socket
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from engine.jsonlines import Command, JsonLinesServer, optional_string_arg, string_arg
 from gates.controller import GateController
-from kiosk.jsonlines import Command, JsonLinesServer, optional_string_arg, string_arg
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +60,16 @@ COMMANDS: dict[str, Command] = {
 
 
 class GateApiServer(JsonLinesServer):
-    """The gate's local API: the same protocol as the kiosk's (kiosk.jsonlines)."""
+    """The gate's local API: the same protocol as the kiosk's (engine.jsonlines)."""
 
-    def __init__(self, path: Path, gate: GateController) -> None:
+    def __init__(
+        self,
+        path: Path,
+        gate: GateController,
+        *,
+        admits: Callable[[socket.socket], bool] | None = None,
+    ) -> None:
+        """``admits`` decides on each connection by its peer's credentials (the daemon runs
+        :class:`engine.security.api_peers.PeerGate`; tests on their own socket pass none)."""
         self.gate = gate
-        super().__init__(path, gate, gate.bus, COMMANDS, name="gate-api")
+        super().__init__(path, gate, gate.bus, COMMANDS, name="gate-api", admits=admits)

@@ -12,7 +12,8 @@ import argparse
 import sys
 import time
 
-from kiosk.cli_daemon import Service, add_arguments, load_device
+from engine.cli_daemon import Service, add_arguments, load_device
+from engine.config.model import Role
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -23,25 +24,35 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
+_DAEMON = {Role.SORTER: "sorter"}
+"""The daemon of a role other than the gate's, where it is not ``muontra kiosk``."""
+
+
 def run(args: argparse.Namespace) -> int:
     config = load_device("gate", args)
     if config is None:
         return 2
-    if config.device.role != "gate":
+    if config.device.role is not Role.GATE:
         print(
-            f"muontra gate: {args.config} is a {config.device.role!r} device, not a gate;"
-            ' run `muontra kiosk` (or set device.role = "gate")',
+            f"muontra gate: {args.config} is a {str(config.device.role)!r} device, not a gate;"
+            f" run `muontra {_DAEMON.get(config.device.role, 'kiosk')}`"
+            ' (or set device.role = "gate")',
             file=sys.stderr,
         )
         return 2
 
+    from engine.events import EventBus
+    from engine.ils.client import IlsClient
+    from engine.ils.embedded import EmbeddedIls
+    from engine.mqtt.service import start_mqtt
+    from engine.security.api_peers import PeerGate, allowed_uids
+    from engine.security.reporter import SecurityReporter
+    from engine.tamper.guard import guard_for
     from gates.api import GateApiServer
     from gates.controller import GateController, ItemLookup
+    from gates.mqtt_commands import gate_commands, kiosk_event_for_gate
     from gates.store import GateStore
-    from kiosk.engine.embedded_ils import EmbeddedIls
-    from kiosk.engine.events import EventBus
-    from kiosk.ils.client import IlsClient
-    from kiosk.mqtt.service import gate_commands, kiosk_event_for_gate, start_mqtt
+    from gates.tag_security import TagSecurityWatch
 
     # Reader loops, the beam loop and the follow-up worker share the GIL; a short
     # switch interval keeps an inventory answer from waiting behind another slice.
@@ -59,14 +70,32 @@ def run(args: argparse.Namespace) -> int:
         ils = IlsClient(settings)
     bus = EventBus()
     lookup: ItemLookup | None = ils
-    gate = GateController(config, bus, ils=lookup, store=store)
+    reporter = SecurityReporter(bus)
+    tamper = config.tamper
+    tag_security = TagSecurityWatch(
+        config.security.to_policy(),
+        reporter,
+        ils=lookup,
+        loan_memory=tamper.loan_memory_hours * 3600.0,
+        ils_per_minute=tamper.ils_checks_per_minute,
+    )
+    gate = GateController(config, bus, ils=lookup, store=store, tag_security=tag_security)
     service = Service("gate", args.config)
+    guard = guard_for(config, bus, reporter, args.config)
+
+    def reload() -> str | None:
+        problems = service.reload()
+        if problems is None:
+            guard.reloading()  # the reload's own re-read is no tampering
+        return problems
+
     gate.start()
+    guard.start()
     started = time.monotonic()
     mqtt = start_mqtt(
         config,
         bus,
-        gate_commands(bus, service.reload),
+        gate_commands(bus, reload),
         on_site_event=lambda kind, event: gate.kiosk_event(kiosk_event_for_gate(kind, event)),
         site_event_kinds=("checkout", "checkin", "error"),
     )
@@ -76,7 +105,9 @@ def run(args: argparse.Namespace) -> int:
         assert mqtt is not None
         mqtt.link.publish_telemetry(time.monotonic() - started, readers=readers)
 
-    api = GateApiServer(config.device.api_socket, gate)
+    # Only the daemon's own user and detection.api_users may use the socket (issue 15).
+    peers = PeerGate(allowed_uids(config.detection.api_users), reporter)
+    api = GateApiServer(config.device.api_socket, gate, admits=peers.admits)
     api.serve_in_thread()
     try:
         service.serve(
@@ -87,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         api.close()
+        guard.stop()
         if mqtt is not None:
             mqtt.stop()
         gate.stop()

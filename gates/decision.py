@@ -118,6 +118,11 @@ class GateDecider:
         self._prune(now)
         return bool(self._write_failed or self._missing or self._checked_out)
 
+    def watches_every_tag(self) -> bool:
+        """Whether a tag may alarm whatever its security says (an item reported missing):
+        then a round filtered on the secured AFI would not hear it."""
+        return bool(self._missing)
+
     def alarmed_in_pass(self, uid: bytes, now: float) -> bool:
         """True while ``uid`` is in a pass that already alarmed (nothing more to decide)."""
         current = self._passes.get(uid)

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import DateTime, Integer, String, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from kiosk.db import SqliteStore
+from engine.db import SqliteStore
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

@@ -1,1 +1,2 @@
-"""The engine core shared by every device role, and the kiosk and return roles."""
+"""The kiosk role: self-checkout and return station (the session engine, its local API
+handlers and `muontra kiosk`)."""

@@ -24,24 +24,40 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {
-    "demo": Command("run everything on simulators and play a session for a person", "kiosk.demo"),
-    "kiosk": Command("run the kiosk engine (self-checkout, return station)", "kiosk.engine.cli"),
+    "demo": Command("run everything on simulators and play a session for a person", "demo.run"),
+    "kiosk": Command("run the kiosk engine (self-checkout, return station)", "kiosk.cli"),
     "gate": Command("run the security gate (inventory loop, alarms, people counter)", "gates.cli"),
-    "scenario": Command("run scenario files end to end on simulators", "kiosk.scenario.cli"),
-    "ils-sim": Command("run the SIP2 ILS simulator (SQLite catalogue)", "kiosk.ils.sim.cli"),
-    "sip2": Command("SIP2 tools: decode traffic, check a real ILS (doctor)", "kiosk.ils.cli"),
+    "sorter": Command(
+        "run the return machine with sorting bins (belt, tunnel reader, bins)", "sorter.cli"
+    ),
+    "scenario": Command("run scenario files end to end on simulators", "scenario.cli"),
+    "ils-sim": Command("run the SIP2 ILS simulator (SQLite catalogue)", "ilssim.cli"),
+    "sip2": Command("SIP2 tools: decode traffic, check a real ILS (doctor)", "engine.ils.cli"),
     "reader": Command("RFID reader tools: live inventory scan", "drivers.cli_reader"),
     "tag": Command("RFID tag tools: decode, read and program tags", "drivers.cli_tag"),
     "frame": Command("decode RFID reader frames sniffed from a serial line", "drivers.cli_frame"),
     "journal": Command(
-        "the device's journal: status; recover or accept-new after damage", "kiosk.journal.cli"
+        "the device's journal: status; recover or accept-new after damage", "engine.journal.cli"
     ),
-    "config": Command("check and show device configuration files", "kiosk.config.cli"),
+    "config": Command("check and show device configuration files", "engine.config.cli"),
+    "doctor": Command(
+        "check this device: config, devices, ILS, broker, clock, disk", "engine.doctor.cli"
+    ),
     "ui": Command("the PySide6 touchscreen (a client of the engine's local API)", "ui.cli"),
-    "events": Command(
-        "print a site's live events from MQTT (the staff alarm view)", "kiosk.mqtt.cli_events"
+    "central": Command("the fleet's centre: store, statistics, export", "central.cli"),
+    "console": Command(
+        "the staff console: alarms, fleet, bins, statistics (central's API)", "ui.console.cli"
     ),
+    "events": Command(
+        "print a site's live events from MQTT (the staff alarm view)", "engine.mqtt.cli_events"
+    ),
+    "backup": Command("a device's or central's data into one dated archive", "muontra.backup_cli"),
+    "restore": Command("a backup onto a fresh data directory or database", "muontra.restore_cli"),
 }
+
+
+MISSING_EXTRA_STATUS = 5
+"""The exit status when a configured feature's pip extra is not installed."""
 
 
 def _first_command(argv: Sequence[str]) -> str | None:
@@ -80,10 +96,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
-    from kiosk.logsetup import configure_logging
+    from engine.logsetup import configure_logging
 
     configure_logging(args.verbose)
+    from protocols.extras import MissingExtra
+
     try:
         return int(args._run(args))
     except KeyboardInterrupt:
         return 130
+    except MissingExtra as missing:
+        # One line naming the extra to install, not a traceback (protocols/extras.py).
+        print(f"muontra {args.command}: {missing}", file=sys.stderr)
+        return MISSING_EXTRA_STATUS

@@ -12,11 +12,24 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-# Hypothesis's per-example deadline is a timed assertion: on a loaded two-core CI
-# machine (or under faketime) it failed examples that were merely slow. Speed is
-# measured in bench/, never asserted in tests.
-settings.register_profile("muontra", deadline=None)
-settings.load_profile("muontra")
+# The redaction check (issue 15): no demo patron's id, PIN or name in any log of the run.
+pytest_plugins = ["tests.redaction_plugin"]
+
+# Hypothesis profiles. Both turn off the per-example deadline: it is a timed assertion,
+# and on a loaded two-core CI machine (or under faketime) it failed examples that were
+# merely slow. Speed is measured in bench/, never asserted in tests.
+# - "ci" (`make test`, `make unit` and any run with CI set): derandomized, so every run
+#   of a commit draws the same examples and a submission is never refused by chance
+#   (issue 16); no example database, so nothing carries over between runs; the log of a
+#   failure shows the falsifying example and an @reproduce_failure blob, and
+#   `pytest --hypothesis-profile=ci TEST` replays it anywhere (README, "Replaying a
+#   failed property test").
+# - "dev" (a bare `pytest`): random draws and the example database in .hypothesis/, so
+#   a developer's runs keep exploring new inputs and replay what failed there before.
+# A failure either finds is pinned as an @example in its test before it is fixed.
+settings.register_profile("dev", deadline=None, print_blob=True)
+settings.register_profile("ci", deadline=None, derandomize=True, database=None, print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")  # --hypothesis-profile wins
 
 # Under libfaketime (`make dates`, or faketime by hand). With the monotonic clock faked
 # too, every timed wait in CPython hangs: say so at once instead of hanging. With it
@@ -35,6 +48,19 @@ if os.environ.get("FAKETIME"):
     _paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
     if str(_shim) not in _paths:
         os.environ["PYTHONPATH"] = os.pathsep.join([str(_shim), *filter(None, _paths)])
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int) -> None:
+    """After a failing run, say which hypothesis profile drew the examples and how to replay
+    them (pytest -q hides hypothesis's own header line)."""
+    failed = terminalreporter.stats.get("failed", [])
+    if any("hypothesis" in getattr(report, "keywords", {}) for report in failed):
+        profile = settings.get_current_profile_name()
+        terminalreporter.write_line(
+            f"hypothesis profile {profile!r}: replay a failed property with "
+            f"`pytest --hypothesis-profile={profile} TEST`, then pin its falsifying "
+            "example as an @example (README: Replaying a failed property test)"
+        )
 
 
 @dataclass(frozen=True)

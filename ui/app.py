@@ -56,6 +56,7 @@ class KioskApp:
     def close(self) -> None:
         """Stop the link and tear QML down before the Python objects it binds to go away."""
         self.link.stop()
+        self.window.setProperty("locked", False)  # the kiosk's own close is allowed
         for window in (self.window, self.sim_window):
             if window is not None:
                 window.close()

@@ -211,8 +211,9 @@ class EngineLink:
                 if "event" in message:
                     self.on_event(message)
                     continue
+                ident = message.get("id")  # ours are ints; a list is unhashable (dropped)
                 with self._lock:
-                    callback = self._pending.pop(message.get("id", -1), None)
+                    callback = self._pending.pop(ident, None) if type(ident) is int else None
                 if callback is not None:
                     callback(message)
 

@@ -9,19 +9,66 @@ the air for a request and its answer (the same :class:`AirTiming` model as
 
 from __future__ import annotations
 
+import time
+
 from drivers.sim.field import BLOCK_SIZE, TagField, TagGone, TagRefused
 from drivers.sim.timing import INSTANT, AirTiming
-from protocols.readers import feig_iso, threem
+from protocols.readers import feig_iso, feig_notify, threem
 from protocols.readers.feig import FeigFrame
 from protocols.readers.threem import ThreeMFrame
 
 
 class FeigFirmware:
+    """FEIG host mode, and notification mode once the host writes it into the configuration.
+
+    In notification mode the reader keeps its own rounds going
+    (:meth:`notify_round`, driven by the serial peer at air speed, whatever the host
+    does) and pushes the tags a round found that the round before had not, and a tag
+    that stays again every ``valid_time`` seconds (so a host that could not handle it
+    the first time hears of it again); host commands still work between its rounds
+    (the gate reads an alarming tag's memory).
+    """
+
+    valid_time = 1.0
+
     def __init__(self, field: TagField, timing: AirTiming = INSTANT) -> None:
         self.field = field
         self.timing = timing
+        self.mode = feig_notify.Mode(notify=False, afi=None)
+        self.rounds = 0
+        """Rounds the reader ran on its own (notification mode)."""
+        self._last_round: set[bytes] = set()
+        self._reported: dict[bytes, float] = {}
+
+    @property
+    def notifying(self) -> bool:
+        return self.mode.notify
+
+    def notify_round(self, address: int = 0xFF) -> tuple[float, FeigFrame | None]:
+        """One of the reader's own rounds: its air time, and what to push after it.
+
+        The field is looked at as the round goes on the air (as for a host's
+        inventory), so a tag arriving during a round is found by the next one."""
+        tags = self.field.inventory(self.mode.afi)
+        self.rounds += 1
+        now = time.monotonic()
+        new = [
+            (tag.dsfid, tag.uid)
+            for tag in tags
+            if tag.uid not in self._last_round
+            or now - self._reported.get(tag.uid, now) >= self.valid_time
+        ]
+        self._last_round = {tag.uid for tag in tags}
+        self._reported = {uid: t for uid, t in self._reported.items() if uid in self._last_round}
+        self._reported.update((uid, now) for _dsfid, uid in new)
+        frame = feig_notify.notification(new, address) if new else None
+        if self.mode.single_slot:
+            return self.timing.inventory_single(len(tags)), frame
+        return self.timing.inventory(len(tags)), frame
 
     def air_time(self, request: FeigFrame, answer: FeigFrame) -> float:
+        if request.command == feig_notify.WRITE_CONFIG:
+            return 0.0
         fields = feig_iso.parse_request(request) or {}
         timing = self.timing
         if request.command == feig_iso.NXP:
@@ -42,6 +89,13 @@ class FeigFirmware:
         return timing.addressed() if sub is not None else 0.0
 
     def answer(self, request: FeigFrame) -> FeigFrame:
+        if request.command == feig_notify.WRITE_CONFIG:
+            mode = feig_notify.parse_set_mode(request)
+            if mode is None:
+                return feig_notify.mode_answer(request, 0x81)  # length error
+            self.mode = mode
+            self._last_round = set()  # a fresh start reports every tag in the field
+            return feig_notify.mode_answer(request)
         fields = feig_iso.parse_request(request)
         if fields is None:
             return feig_iso.answer(request, 0x81)  # length error
@@ -71,7 +125,9 @@ class FeigFirmware:
             return feig_iso.answer(request, 0x82)
         sub = fields["sub_command"]
         if sub == feig_iso.INVENTORY:
-            tags = [(tag.dsfid, tag.uid) for tag in field.inventory()]
+            afi = fields.get("afi")
+            selected = field.inventory(afi if isinstance(afi, int) else None)
+            tags = [(tag.dsfid, tag.uid) for tag in selected]
             if not tags:
                 return feig_iso.answer(request, feig_iso.NO_TRANSPONDER)
             return feig_iso.answer(request, feig_iso.OK, feig_iso.inventory_payload(tags))
@@ -150,7 +206,9 @@ class ThreeMFirmware:
         field = self.field
         if command == threem.INVENTORY:
             options = int(fields["options"])  # type: ignore[call-overload]
-            tags = [(tag.dsfid, tag.uid) for tag in field.inventory()]
+            # The AFI byte always travels; 0 selects every tag (ISO 15693).
+            afi = int(fields["afi"])  # type: ignore[call-overload]
+            tags = [(tag.dsfid, tag.uid) for tag in field.inventory(afi or None)]
             return threem.inventory_answer(tags, int(fields["afi"]), options)  # type: ignore[call-overload]
         if command == threem.VERSION:
             return threem.answer(command, 0, None, bytes([5, 0, 2, 0]))

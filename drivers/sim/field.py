@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from drivers.sim.named import Named
+from protocols.readers.iso15693 import afi_answers
 
 BLOCK_SIZE = 4
 
@@ -197,10 +198,14 @@ class TagField(Named):
 
     # --- what the air interface does --------------------------------------------------
 
-    def inventory(self) -> list[SimTag]:
+    def inventory(self, afi: int | None = None) -> list[SimTag]:
+        """The tags that answer a round; with ``afi``, only those an inventory with the
+        AFI flag selects (as real tags do: the others keep silent and cost no air)."""
         with self.lock:
             seen = []
             for uid, tag in self.tags.items():
+                if afi is not None and not afi_answers(afi, tag.afi):
+                    continue
                 if self._missed(uid):
                     continue
                 seen.append(tag)

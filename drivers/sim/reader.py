@@ -47,6 +47,11 @@ def item_tag(item_id: str, owner: str = "", *, afi: int = 0x07, eas: bool = True
 
 
 class SimReader:
+    filters_afi = True
+    """``inventory(afi=…)`` puts the AFI flag on the air: only tags of that family answer."""
+    unaddressed_eas = True
+    """``eas_alarm(None)`` is one command answered by any tag with its EAS bit set."""
+
     def __init__(self, url: DeviceUrl | str, field: TagField | None = None) -> None:
         self.url_parts = parse_url(url) if isinstance(url, str) else url
         self.url = self.url_parts.raw
@@ -96,10 +101,10 @@ class SimReader:
         if self._state is not DeviceState.READY:
             self.open()
 
-    def inventory(self) -> list[TagSeen]:
+    def inventory(self, afi: int | None = None) -> list[TagSeen]:
         with self._air:
             self._ensure()
-            tags = self.field.inventory()
+            tags = self.field.inventory(afi)
             self._spend(self.timing.inventory(len(tags)))
             return [TagSeen(uid=t.uid, dsfid=t.dsfid, afi=t.afi) for t in tags]
 

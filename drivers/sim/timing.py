@@ -5,7 +5,11 @@ ICODE SLIX, as reader vendors and the standard's timing give them: a 16-slot
 inventory round costs about 12 ms with nobody answering and roughly 2.4 ms more
 per answering tag; collisions need extra rounds, about one more per 16 tags.
 Reading a block costs ~4 ms, writing one ~9 ms (the EEPROM programming time
-dominates), an AFI or EAS write ~10 ms.
+dominates), an AFI or EAS write ~10 ms. A one-slot inventory (ISO 15693's
+Nb_slots flag) is the request and a single answer window, ~3 ms when nobody
+answers: worth it where at most one tag is expected to answer (a gate's
+AFI-filtered rounds); when two answer, the reader sees the collision and runs
+the 16-slot round after it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ class AirTiming:
     inventory_round: float = 0.012
     per_tag: float = 0.0024
     collision_round: float = 0.010
+    single_slot_round: float = 0.003
     command: float = 0.003
     """Request/answer overhead of any addressed command."""
     read_block: float = 0.0012
@@ -30,6 +35,13 @@ class AirTiming:
     def inventory(self, tags: int) -> float:
         extra_rounds = tags // 16
         base = self.inventory_round + tags * self.per_tag + extra_rounds * self.collision_round
+        return base * self.scale
+
+    def inventory_single(self, tags: int) -> float:
+        """A one-slot round; a collision (two or more answers) adds the 16-slot round."""
+        base = self.single_slot_round + min(tags, 1) * self.per_tag
+        if tags > 1:
+            return base * self.scale + self.inventory(tags)
         return base * self.scale
 
     def read(self, blocks: int) -> float:

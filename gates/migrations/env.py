@@ -1,8 +1,8 @@
-"""Alembic environment of the gate's database (see :func:`kiosk.db.run_migrations`)."""
+"""Alembic environment of the gate's database (see :func:`engine.db.run_migrations`)."""
 
 from __future__ import annotations
 
+from engine.db import run_migrations
 from gates.store import Base
-from kiosk.db import run_migrations
 
 run_migrations(Base.metadata)

@@ -1,6 +1,6 @@
 """MQTT for the fleet, sans-IO: the topic schema and the JSON payloads.
 
-The I/O shell (paho-mqtt, the durable outbox) lives in :mod:`kiosk.mqtt`; this
+The I/O shell (paho-mqtt, the durable outbox) lives in :mod:`engine.mqtt`; this
 package only builds and checks strings and bytes, so it is tested exactly and
 fuzzed without a broker.
 """
@@ -25,6 +25,7 @@ from protocols.mqtt.payloads import (
     iso_time,
     new_id,
 )
+from protocols.mqtt.sorter_schema import SORTER_EVENTS, SorterEvent
 from protocols.mqtt.topics import (
     COMMAND_NAMES,
     EVENT_KINDS,
@@ -42,12 +43,14 @@ from protocols.mqtt.topics import (
 __all__ = [
     "COMMAND_NAMES",
     "EVENT_KINDS",
+    "SORTER_EVENTS",
     "Channel",
     "Command",
     "Envelope",
     "Event",
     "PayloadError",
     "Result",
+    "SorterEvent",
     "State",
     "Telemetry",
     "Topic",

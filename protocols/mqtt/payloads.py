@@ -25,6 +25,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from protocols.mqtt.security_schema import SECURITY_EVENT, SECURITY_FIELDS
+from protocols.mqtt.sorter_schema import (
+    CODE,
+    MAX_LEVEL,
+    MAX_TEXT,
+    SORTER_EVENTS,
+    FieldKind,
+    FieldSpec,
+)
 from protocols.mqtt.topics import COMMAND_NAMES, EVENT_KINDS, Channel, TopicError, check_level
 
 __all__ = [
@@ -60,9 +69,15 @@ MAX_PAYLOAD: Final = 64 * 1024
 
 _MAX_DEPTH = 6
 _MAX_TEXT = 512
+_MAX_LEVEL_SHOWN = 40  # of an unknown name quoted in an error: enough to recognise it
 _ID = re.compile(r"[0-9a-f]{32}")
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
 _ENVELOPE = frozenset({"v", "id", "time", "device", "site"})
+CLOSED_EVENTS: Final[Mapping[str, Mapping[str, FieldSpec]]] = {
+    **SORTER_EVENTS,
+    SECURITY_EVENT: SECURITY_FIELDS,
+}
+"""Event kinds whose fields are a closed list: the sorter's and ``security``."""
 STATES = frozenset({"online", "offline"})
 
 Json = Any
@@ -122,8 +137,7 @@ class State:
     version: str
 
     def __post_init__(self) -> None:
-        if self.state not in STATES:
-            raise PayloadError(f"state must be one of {sorted(STATES)}")
+        _check_name(self.state, STATES, "state")
         _check_time(self.since, "since")
         _check_text(self.version, "version")
 
@@ -137,9 +151,11 @@ class Event:
     data: Mapping[str, Json] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.kind not in EVENT_KINDS:
-            raise PayloadError(f"unknown event kind {self.kind!r}")
+        _check_name(self.kind, EVENT_KINDS, "event kind")
         _check_fields(self.data, _ENVELOPE | {"event"})
+        schema = CLOSED_EVENTS.get(self.kind)
+        if schema is not None:
+            _check_schema(self.kind, self.data, schema)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,13 +183,22 @@ class Command:
     envelope: Envelope
     name: str
     args: Mapping[str, Json] = field(default_factory=dict)
+    expires: str | None = None
+    """Signed commands only: after this time the command is void (protocols.mqtt.signing)."""
+    sig: str | None = None
+    """Signed commands only: HMAC-SHA256 under the site's command key, in hex."""
 
     def __post_init__(self) -> None:
-        if self.name not in COMMAND_NAMES:
-            raise PayloadError(f"unknown command {self.name!r}")
+        _check_name(self.name, COMMAND_NAMES, "command")
         if not isinstance(self.args, Mapping):
             raise PayloadError("args must be an object")
         _check_fields(self.args, frozenset())
+        if self.expires is not None:
+            _check_time(self.expires, "expires")
+        if self.sig is not None:
+            # Any short text decodes, so that a forged signature is answered as such
+            # (and reported) instead of vanishing as a malformed payload.
+            _check_text(self.sig, "sig")
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,15 +210,20 @@ class Result:
     command: str
     ok: bool
     detail: str | None = None
+    reason: str | None = None
+    """Why a command was refused, as a code (``unsigned``, ``expired``, …); None otherwise."""
 
     def __post_init__(self) -> None:
         _check_id(self.command_id, "command_id")
-        if self.command not in COMMAND_NAMES:
-            raise PayloadError(f"unknown command {self.command!r}")
+        _check_name(self.command, COMMAND_NAMES, "command")
         if not isinstance(self.ok, bool):
             raise PayloadError("ok must be true or false")
         if self.detail is not None:
             _check_text(self.detail, "detail")
+        if self.reason is not None and (
+            not isinstance(self.reason, str) or not CODE.fullmatch(self.reason)
+        ):
+            raise PayloadError("reason must be a lower-case code")
 
 
 Message = State | Event | Telemetry | Command | Result
@@ -205,6 +235,15 @@ Message = State | Event | Telemetry | Command | Result
 def _check_id(value: object, what: str) -> None:
     if not isinstance(value, str) or not _ID.fullmatch(value):
         raise PayloadError(f"{what} must be 32 lower-case hex digits")
+
+
+def _check_name(value: object, names: frozenset[str], what: str) -> None:
+    # The type first: a JSON list or object in a name field is unhashable, and
+    # `in` on a frozenset would raise TypeError instead of the declared PayloadError.
+    if not isinstance(value, str):
+        raise PayloadError(f"{what} must be text, one of {sorted(names)}")
+    if value not in names:
+        raise PayloadError(f"unknown {what} {value[:_MAX_LEVEL_SHOWN]!r}")
 
 
 def _check_time(value: object, what: str) -> None:
@@ -268,6 +307,42 @@ def _check_json(value: object, depth: int = 0) -> None:
     raise PayloadError(f"{type(value).__name__} is not a JSON value")
 
 
+def _field_problem(spec: FieldSpec, value: object) -> str | None:
+    """What is wrong with ``value`` for a field of ``spec``; None when it is right."""
+    kind = spec.kind
+    if kind is FieldKind.FLAG:
+        return None if isinstance(value, bool) else "must be true or false"
+    if kind in (FieldKind.COUNT, FieldKind.SECONDS):
+        whole = kind is FieldKind.COUNT
+        if not _is_number(value) or (whole and not isinstance(value, int)) or value < 0:  # type: ignore[operator]
+            return "must be a whole number >= 0" if whole else "must be a number >= 0"
+        return None
+    if not isinstance(value, str):
+        return "must be text"
+    if kind is FieldKind.CODE:
+        return None if CODE.fullmatch(value) else "must be a lower-case code"
+    if kind is FieldKind.LEVEL:
+        if not value or len(value) > MAX_LEVEL or not value.isprintable():
+            return f"must be 1 to {MAX_LEVEL} printable characters"
+        return None
+    return None if len(value) <= MAX_TEXT else f"must be at most {MAX_TEXT} characters"
+
+
+def _check_schema(kind: str, data: Mapping[str, Json], schema: Mapping[str, FieldSpec]) -> None:
+    """``data`` holds exactly the fields of a closed event ``kind``, each of its type."""
+    extra = set(data) - set(schema)
+    if extra:
+        raise PayloadError(f"{kind} has unknown fields: {sorted(extra)[:5]}")
+    for name, spec in schema.items():
+        if name not in data:
+            if spec.required:
+                raise PayloadError(f"{kind} needs {name}")
+            continue
+        problem = _field_problem(spec, data[name])
+        if problem is not None:
+            raise PayloadError(f"{kind}.{name} {problem}")
+
+
 def _check_fields(data: object, reserved: frozenset[str]) -> None:
     if not isinstance(data, Mapping):
         raise PayloadError("fields must be an object")
@@ -306,6 +381,11 @@ def as_dict(message: Message) -> dict[str, Json]:
         }
     elif isinstance(message, Command):
         body |= {"command": message.name, "args": dict(message.args)}
+        # Only a signed command carries these: an unsigned one keeps its old bytes.
+        if message.expires is not None:
+            body["expires"] = message.expires
+        if message.sig is not None:
+            body["sig"] = message.sig
     elif isinstance(message, Result):
         body |= {
             "command": message.command,
@@ -313,6 +393,8 @@ def as_dict(message: Message) -> dict[str, Json]:
             "ok": message.ok,
             "detail": message.detail,
         }
+        if message.reason is not None:
+            body["reason"] = message.reason
     else:  # pragma: no cover - the union is closed
         raise PayloadError(f"not a message: {type(message).__name__}")
     return body
@@ -397,22 +479,29 @@ def decode_telemetry(data: bytes) -> Telemetry:
 def decode_command(data: bytes, name: str | None = None) -> Command:
     """A command; with ``name`` (from the topic) the payload must agree with it."""
     value = decode(data)
-    _only(value, frozenset({"command", "args"}))
+    _only(value, frozenset({"command", "args", "expires", "sig"}))
     command = value.get("command")
     if name is not None and command != name:
         raise PayloadError("command name differs from the topic")
-    return Command(_envelope(value), command, value.get("args", {}))  # type: ignore[arg-type]
+    return Command(
+        _envelope(value),
+        command,  # type: ignore[arg-type]
+        value.get("args", {}),
+        value.get("expires"),
+        value.get("sig"),
+    )
 
 
 def decode_result(data: bytes) -> Result:
     value = decode(data)
-    _only(value, frozenset({"command", "command_id", "ok", "detail"}))
+    _only(value, frozenset({"command", "command_id", "ok", "detail", "reason"}))
     return Result(
         _envelope(value),
         value.get("command_id"),  # type: ignore[arg-type]
         value.get("command"),  # type: ignore[arg-type]
         value.get("ok"),  # type: ignore[arg-type]
         value.get("detail"),
+        value.get("reason"),
     )
 
 
@@ -459,6 +548,29 @@ _ALLOWED: dict[str, tuple[type, ...]] = {
 _DETAIL_KINDS = frozenset({"device", "error"})
 _ITEM_ERRORS = frozenset({"tag_unreadable", "unknown_model", "foreign_item"})
 _MAX_COPIED_TEXT = 200
+# Events that name an item's tags: central joins an item id seen with two UIDs across
+# devices (a cloned tag). A tag UID names a tag, never a patron; a card's UID travels
+# as ``card_uid``, which is not copied.
+_UID_KINDS = frozenset({"checkout", "checkin", "alarm"})
+_TAG_UID = re.compile(r"[0-9A-Fa-f]{8,32}")
+_MAX_UIDS = 16
+
+
+def _tag_uids(event: Mapping[str, Any]) -> dict[str, Json]:
+    """``uid`` and ``uids`` of an item event, upper-case hex (the gate writes upper, the
+    kiosk's results lower: one spelling for the fleet); anything else is dropped."""
+    data: dict[str, Json] = {}
+    uid = event.get("uid")
+    if isinstance(uid, str) and _TAG_UID.fullmatch(uid):
+        data["uid"] = uid.upper()
+    uids = event.get("uids")
+    if isinstance(uids, list | tuple):
+        clean = [
+            u.upper() for u in uids[:_MAX_UIDS] if isinstance(u, str) and _TAG_UID.fullmatch(u)
+        ]
+        if clean:
+            data["uids"] = clean
+    return data
 
 
 def _safe(value: Json) -> Json | None:
@@ -544,11 +656,40 @@ def event_from_engine(
         renamed = {"device": "_device"}
     elif name in ("alarm", "people", "error"):
         kind = name
+    elif name in CLOSED_EVENTS:
+        return _closed_event(event, name, float(when), device, site, id=id)
     else:
         return None
     data = _copy(event, kind, renamed) | extra
+    if kind in _UID_KINDS:
+        data |= _tag_uids(event)
     try:
         envelope = Envelope(id or new_id(), iso_time(float(when)), device, site)
         return f"{Channel.EVENTS}/{kind}", Event(envelope, kind, data)
     except PayloadError:
         return None  # a time out of range, or a value no fleet consumer could read
+
+
+def _closed_event(
+    event: Mapping[str, Any], kind: str, when: float, device: str, site: str, *, id: str | None
+) -> tuple[str, Event] | None:
+    """A closed-schema event: its listed fields only (text cut to length); None if one is wrong.
+
+    Devices publish these on their bus under the fleet kind's own name
+    (``bus.publish("bin_emptied", bin="2", count=31, staff="Lan")``,
+    ``bus.publish("security", threat="case_opened", severity="critical", part="case")``).
+    """
+    schema = CLOSED_EVENTS[kind]
+    data: dict[str, Json] = {}
+    for name, spec in schema.items():
+        value = event.get(name)
+        if value is None:
+            continue
+        if spec.kind is FieldKind.TEXT and isinstance(value, str):
+            value = value[:MAX_TEXT]
+        data[name] = value
+    try:
+        envelope = Envelope(id or new_id(), iso_time(when), device, site)
+        return f"{Channel.EVENTS}/{kind}", Event(envelope, kind, data)
+    except PayloadError:
+        return None  # a wrong type, a missing bin: no consumer could read it

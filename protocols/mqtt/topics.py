@@ -13,6 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from protocols.mqtt.security_schema import SECURITY_EVENT
+from protocols.mqtt.sorter_schema import SorterEvent
+
 __all__ = [
     "COMMAND_NAMES",
     "EVENT_KINDS",
@@ -33,8 +36,12 @@ __all__ = [
 SCHEMA = "v1"
 """The topic schema's version level."""
 
-EVENT_KINDS = frozenset({"checkout", "checkin", "renew", "alarm", "people", "error", "device"})
-"""What happened at a device, one topic each: ``.../events/{kind}``."""
+EVENT_KINDS = frozenset(
+    {"checkout", "checkin", "renew", "alarm", "people", "error", "device", SECURITY_EVENT}
+    | set(SorterEvent)
+)
+"""What happened at a device, one topic each: ``.../events/{kind}``. The return machine's
+kinds (:class:`~protocols.mqtt.sorter_schema.SorterEvent`) have closed field lists."""
 
 COMMAND_NAMES = frozenset({"lock", "unlock", "message", "reload", "empty_bin"})
 """What central monitoring may ask a device to do: ``.../commands/{name}``."""

@@ -24,6 +24,10 @@ NXP_MANUFACTURER = 0x04
 TR_TYPE_ISO15693 = 0x03
 
 INVENTORY = 0x01
+INVENTORY_MORE = 0x80
+"""Inventory MODE bit 7: the rest of an answer too long for one frame."""
+INVENTORY_AFI = 0x10
+"""Inventory MODE bit 4: an AFI byte follows MODE (our reading of FEIG's host-mode manual)."""
 READ_BLOCKS = 0x23
 WRITE_BLOCKS = 0x24
 WRITE_AFI = 0x27
@@ -74,8 +78,18 @@ def _reverse_blocks(data: bytes, size: int) -> bytes:
 # --- requests ----------------------------------------------------------------------------
 
 
-def inventory(address: int = 0xFF, more: bool = False) -> FeigFrame:
-    return FeigFrame(address, ISO, bytes([INVENTORY, 0x80 if more else 0x00]))
+def inventory(address: int = 0xFF, more: bool = False, afi: int | None = None) -> FeigFrame:
+    """``afi`` set: only tags of that application family answer (ISO 15693 AFI flag;
+    FEIG's MODE bit 4, the AFI byte after MODE). A gate asks for the secured value,
+    so its round lasts as long as the secured tags' answers, however many lent
+    books are in the field."""
+    mode = (INVENTORY_MORE if more else 0x00) | (INVENTORY_AFI if afi is not None else 0x00)
+    data = bytes([INVENTORY, mode])
+    if afi is not None:
+        if not 0 <= afi <= 0xFF:
+            raise FeigIsoError(f"an AFI is one byte, not {afi}")
+        data += bytes([afi])
+    return FeigFrame(address, ISO, data)
 
 
 def system_info(uid: bytes, address: int = 0xFF) -> FeigFrame:
@@ -253,6 +267,12 @@ def parse_request(frame: FeigFrame) -> dict[str, object] | None:
     sub, mode = data[0], data[1]
     fields = {"sub_command": sub, "mode": mode}
     if sub == INVENTORY:
+        if mode & INVENTORY_AFI:
+            if len(data) != 3:
+                return None
+            fields["afi"] = data[2]
+        elif len(data) != 2:
+            return None
         return fields
     if len(data) < 10:
         return None

@@ -269,6 +269,22 @@ def parse_request(frame: bytes) -> ParsedRequest:
     return ParsedRequest(flags, command, manufacturer, uid, rest)
 
 
+def afi_answers(requested: int, afi: int) -> bool:
+    """Whether a tag holding ``afi`` answers an inventory with the AFI flag and ``requested``.
+
+    ISO/IEC 15693-3's AFI coding: the high nibble is the family, the low one the
+    subfamily. A request of 0x00 selects every tag, ``X0`` every subfamily of
+    family X, anything else that exact value (``0Y`` is the proprietary subfamily
+    Y, not "Y in any family"). So a gate asking for 0x07 hears 0x07 tags only,
+    never the 0xC2 of a lent book.
+    """
+    if requested == 0:
+        return True
+    if requested & 0x0F == 0:
+        return afi >> 4 == requested >> 4
+    return afi == requested
+
+
 @dataclass(frozen=True, slots=True)
 class InventoryMask:
     """What an inventory request selects: an AFI (None: any) and the low bits of the UID."""
@@ -278,7 +294,7 @@ class InventoryMask:
     mask: int
 
     def matches(self, uid: bytes, afi: int) -> bool:
-        if self.afi is not None and self.afi != afi:
+        if self.afi is not None and not afi_answers(self.afi, afi):
             return False
         low = int.from_bytes(uid, "big") & ((1 << self.mask_bits) - 1)
         return low == self.mask

@@ -1,6 +1,6 @@
 """The SIP2 client as a sans-IO state machine.
 
-The I/O shell (kiosk/ils) owns the socket: it passes what it reads to
+The I/O shell (engine/ils) owns the socket: it passes what it reads to
 :meth:`ClientConnection.receive_data`, writes every :class:`SendData` it gets
 back, and tells the machine about time-outs and lost connections. Everything
 SIP2 itself demands is decided here and testable without a socket:

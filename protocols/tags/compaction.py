@@ -131,9 +131,12 @@ def _bits_decode(data: bytes, width: int) -> str:
     codes = []
     while (code := bits.take(width)) is not None:
         codes.append(code)
-    # The encoder fills the last byte's spare bits (fewer than 8) from the pad code; with
-    # 5- and 6-bit codes that fill can hold one whole pad code: drop it.
-    if codes and (len(codes) - 1) * width > total - 8 and codes[-1] == _PAD_CODE[width]:
+    # An encoder fills the last byte's spare bits (fewer than 8): this one from the pad
+    # code, others with zeros (the "zhiyan" tag in dp2's TestRfid.cs has "BA" in 5-bit as
+    # ``10 40``; dp2's Bit5Extract stops at a zero code). That fill can hold one whole
+    # code: a pad or zero code lying wholly in it is fill, not a character.
+    fill = (0, _PAD_CODE[width])
+    if codes and (len(codes) - 1) * width > total - 8 and codes[-1] in fill:
         codes.pop()
     if width == 5:
         return "".join(chr(code | 0x40) for code in codes)

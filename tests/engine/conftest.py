@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.ils.sim.server import SimServerThread
-from kiosk.ils.sim.store import Store
+from ilssim.server import SimServerThread
+from ilssim.store import Store
 from tests.engine.harness import Kiosk, ils_simulator, write_config
 
 
@@ -31,7 +31,7 @@ def fast_kiosk(
 ) -> Iterator[Kiosk]:
     """A kiosk whose maintenance loop (reconcile, offline replay) runs every 50 ms,
     with its ILS simulator in reach of ``sim_ils``."""
-    from kiosk.engine.core import Engine
+    from kiosk.core import Engine
 
     monkeypatch.setattr(Engine, "maintenance_every", 0.05)
     k = Kiosk(write_config(tmp_path, ils[0].port))

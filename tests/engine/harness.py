@@ -15,12 +15,12 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from kiosk.config import load_config
-from kiosk.engine.api import ApiClient, ApiServer
-from kiosk.engine.core import Engine
-from kiosk.ils.sim.running import running_simulator
-from kiosk.ils.sim.server import SimServerThread
-from kiosk.ils.sim.store import Store
+from engine.config import load_config
+from ilssim.running import running_simulator
+from ilssim.server import SimServerThread
+from ilssim.store import Store
+from kiosk.api import ApiClient, ApiServer
+from kiosk.core import Engine
 
 CONFIG = """
 [device]
@@ -31,7 +31,7 @@ data_dir = "{data}"
 api_socket = "{socket}"
 
 [ils]
-url = "sip2://127.0.0.1:{port}?institution=MUONTRA&timeout=2"
+url = "sip2://127.0.0.1:{port}?institution=MUONTRA&timeout=6"
 
 [devices]
 pad = "sim://{pad}?timing=0&state={data}/pad.json"

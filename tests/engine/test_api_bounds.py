@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from kiosk.jsonlines import MAX_LINE, SUBSCRIBER_LIMIT
+from engine.jsonlines import MAX_LINE, SUBSCRIBER_LIMIT
 from tests.engine.harness import Kiosk, wait_for
 
 BOUND = 10.0  # a wait this long only happens when the test fails
@@ -147,7 +147,7 @@ def test_an_argument_of_the_wrong_type_is_bad_arguments(kiosk: Kiosk) -> None:
 def test_a_reset_connection_logs_one_line_without_traceback(
     kiosk: Kiosk, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="kiosk.jsonlines")
+    caplog.set_level(logging.DEBUG, logger="engine.jsonlines")
     sock = raw_socket(kiosk)
     sock.sendall(b'{"id": 1, "cmd": "ping"}\n')
     # The answer is in our buffer; closing without reading it resets the connection.
@@ -202,7 +202,7 @@ def test_a_subscriber_that_never_reads_is_dropped_and_the_others_keep_everything
 
 
 def test_an_unlimited_in_process_subscriber_is_never_dropped() -> None:
-    from kiosk.engine.events import EventBus
+    from engine.events import EventBus
 
     bus = EventBus()
     mine = bus.subscribe()
@@ -218,7 +218,7 @@ def test_an_unlimited_in_process_subscriber_is_never_dropped() -> None:
 
 
 def test_the_history_keeps_the_latest_events_only() -> None:
-    from kiosk.engine.events import EventBus
+    from engine.events import EventBus
 
     bus = EventBus(history=10)
     for n in range(25):
@@ -254,8 +254,8 @@ def test_connections_beyond_the_limit_are_answered_busy(kiosk: Kiosk) -> None:
 
 def test_the_api_client_hangs_up_on_an_endless_answer(tmp_path: Path) -> None:
     """ApiClient (scripts, tests, the scenario runner) caps what it takes from a peer."""
-    from kiosk.engine.api import ApiClient
-    from kiosk.jsonlines import MAX_ANSWER_LINE
+    from engine.jsonlines import MAX_ANSWER_LINE
+    from kiosk.api import ApiClient
 
     path = tmp_path / "fake.sock"
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -278,6 +278,46 @@ def test_the_api_client_hangs_up_on_an_endless_answer(tmp_path: Path) -> None:
         with pytest.raises(ConnectionError):
             client.call("ping")
         assert client.closed
+    finally:
+        client.close()
+        server.join(BOUND)
+        for conn in accepted:
+            conn.close()
+        listener.close()
+
+
+def test_the_api_client_skips_answers_it_cannot_match(tmp_path: Path) -> None:
+    """A line that is no object, or whose id is a list, is skipped; the real answer still
+    arrives (the reader thread once died on them: TypeError, unhashable id)."""
+    from kiosk.api import ApiClient
+
+    path = tmp_path / "fake.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(1)
+    accepted: list[socket.socket] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        accepted.append(conn)
+        request = json.loads(conn.makefile("rb").readline())
+        ident = request["id"]
+        conn.sendall(
+            b"[1]\n"
+            + json.dumps({"id": [ident], "ok": True}).encode()
+            + b"\n"
+            + json.dumps({"id": {"n": ident}, "ok": True}).encode()
+            + b"\n"
+            + json.dumps({"id": ident, "ok": True, "result": "pong"}).encode()
+            + b"\n"
+        )
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    client = ApiClient(path, timeout=BOUND)
+    try:
+        assert client.result("ping") == "pong"
+        assert not client.closed
     finally:
         client.close()
         server.join(BOUND)

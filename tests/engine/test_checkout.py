@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from drivers.sim.field import uid_for
-from kiosk.engine.api import CommandFailed
-from kiosk.ils.sim.server import SimServerThread
-from kiosk.ils.sim.store import Store
+from ilssim.server import SimServerThread
+from ilssim.store import Store
+from kiosk.api import CommandFailed
 from tests.engine.harness import Kiosk, write_config
 
 
@@ -93,7 +93,7 @@ def test_maintenance_leaves_transactions_in_flight_to_their_workers(
 ) -> None:
     """The maintenance loop finishes what an earlier run left open, never what this run's
     workers hold: a checkout still at the ILS is not 'started and abandoned'."""
-    from kiosk.engine.core import Engine
+    from kiosk.core import Engine
 
     monkeypatch.setattr(Engine, "maintenance_every", 0.01)
     ils[0].faults.latency = 0.05
@@ -141,7 +141,7 @@ def test_a_worker_error_gives_an_outcome_and_is_settled_from_ils_and_tag(
     monkeypatch: pytest.MonkeyPatch,
     after_loan: bool,
 ) -> None:
-    from kiosk.engine.core import Engine
+    from kiosk.core import Engine
 
     monkeypatch.setattr(Engine, "maintenance_every", 0.05)
     k = Kiosk(write_config(tmp_path, ils[0].port))

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from kiosk.engine.api import CommandFailed
-from kiosk.ils.sim.server import SimServerThread
-from kiosk.ils.sim.store import Store
-from kiosk.journal.models import JournalStep
+from engine.journal.models import JournalStep
+from ilssim.server import SimServerThread
+from ilssim.store import Store
+from kiosk.api import CommandFailed
 from tests.engine.harness import Kiosk, final_item, login, write_config
 
 

@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from kiosk.engine.api import CommandFailed
-from kiosk.ils.sim.circulation import Circulation
-from kiosk.ils.sim.models import Item, Loan
-from kiosk.ils.sim.seed import seed
-from kiosk.ils.sim.server import Session, SimServerThread
-from kiosk.ils.sim.sip2_mapping import SipMapping
-from kiosk.ils.sim.store import Store
+from ilssim.circulation import Circulation
+from ilssim.models import Item, Loan
+from ilssim.seed import seed
+from ilssim.server import Session, SimServerThread
+from ilssim.sip2_mapping import SipMapping
+from ilssim.store import Store
+from kiosk.api import CommandFailed
 from protocols.sip2 import Message, checksum
 from tests.engine.harness import Kiosk, write_config
 

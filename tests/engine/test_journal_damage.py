@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.engine.api import ApiClient, CommandFailed
-from kiosk.ils.sim.server import SimServerThread
-from kiosk.ils.sim.store import Store
-from kiosk.journal.store import Journal
+from engine.journal.store import Journal
+from ilssim.server import SimServerThread
+from ilssim.store import Store
+from kiosk.api import ApiClient, CommandFailed
 from tests.engine.harness import KioskProcess, wait_for, write_config
 
 
@@ -150,9 +150,9 @@ def test_journal_cli_refuses_without_damage_and_accept_new_needs_yes(tmp_path: P
 
 def test_the_fleet_hears_of_a_damaged_journal(tmp_path: Path) -> None:
     """What the MQTT bridge sends for the out-of-service announcement (allow-listed fields)."""
-    from kiosk.config import load_config
-    from kiosk.engine.damaged_journal import DamagedKiosk
-    from kiosk.journal.integrity import Health, JournalDamaged, JournalState
+    from engine.config import load_config
+    from engine.damaged_journal import DamagedKiosk
+    from engine.journal.integrity import Health, JournalDamaged, JournalState
     from protocols.mqtt.payloads import event_from_engine
 
     config = load_config(write_config(tmp_path, 1))

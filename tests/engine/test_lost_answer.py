@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiosk.engine.replay import replay_offline
-from kiosk.ils.sim.server import CloseConnection, SimServerThread
-from kiosk.ils.sim.store import Store
+from engine.circulation.replay import replay_offline
+from ilssim.server import CloseConnection, SimServerThread
+from ilssim.store import Store
 from protocols.sip2 import CheckoutRequest
 from protocols.sip2.codes import CirculationStatus
 from tests.engine.harness import Kiosk, afi_of, final_item, ils_goes_down, login

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.engine.api import CommandFailed
-from kiosk.ils.sim.server import SimServerThread
-from kiosk.ils.sim.store import Store
+from ilssim.server import SimServerThread
+from ilssim.store import Store
+from kiosk.api import CommandFailed
 from tests.engine.harness import Kiosk, wait_for, write_config
 
 

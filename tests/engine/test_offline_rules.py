@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from kiosk.ils.client import IlsClient
-from kiosk.ils.sim.models import Item, Loan
-from kiosk.ils.sim.server import SimServerThread
-from kiosk.ils.sim.store import Store
+from ilssim.circulation import Circulation
+from ilssim.models import Item, Loan
+from ilssim.server import SimServerThread
+from ilssim.store import Store
 from tests.engine.harness import Kiosk, final_item, ils_goes_down, login
 
 
@@ -50,10 +50,11 @@ def test_replay_reports_another_patrons_newer_loan_as_a_conflict(
     kiosk.call("sim_place", item_id="B0001")
     assert final_item(kiosk, "B0001")["outcome"] == "offline_checked_out"
     kiosk.call("cancel")
-    # Meanwhile the desk, which can reach the ILS, lends the same copy to P0005.
+    # Meanwhile the desk, which can reach the ILS, lends the same copy to P0005 —
+    # before the kiosk can: with the link up first, its replay could reach the ILS
+    # before the desk's loan and meet the ILS's own conflict answer instead.
+    assert Circulation(ils[1]).checkout("P0005", "B0001", "5678").ok
     ils[0].faults.down = False
-    with IlsClient(f"sip2://127.0.0.1:{ils[0].port}?institution=MUONTRA") as desk:
-        assert desk.checkout("P0005", "B0001", "5678").ok
     replayed = kiosk.event("replayed", item_id="B0001")
     assert replayed["state"] == "conflict"
     assert replayed["ils_message"] == "on loan to another patron in the ILS"

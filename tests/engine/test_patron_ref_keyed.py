@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kiosk.config import load_config
-from kiosk.engine.core import Engine
+from engine.config import load_config
+from kiosk.core import Engine
 from tests.engine.harness import write_config
 
 SITE_KEY = "5e" * 32

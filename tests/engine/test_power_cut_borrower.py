@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiosk.ils.client import IlsClient
+from engine.ils.client import IlsClient
 from tests.engine.harness import Kiosk, KioskProcess, afi_of, ils_simulator, write_config
 
 SECURED = 0x07

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.ils.sim.server import SimServerThread
-from kiosk.ils.sim.store import Store
+from ilssim.server import SimServerThread
+from ilssim.store import Store
 from tests.engine.harness import Kiosk, wait_for, write_config
 
 
 def test_loans_are_forgotten_after_retention_and_statistics_stay(
     tmp_path: Path, ils: tuple[SimServerThread, Store], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from kiosk.engine.core import Engine
+    from kiosk.core import Engine
 
     monkeypatch.setattr(Engine, "maintenance_every", 0.05)
     kiosk = Kiosk(write_config(tmp_path, ils[0].port, extra="\n[journal]\nretention_days = 7\n"))

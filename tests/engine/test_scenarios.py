@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.scenario.runner import load, run_scenario
+from scenario.runner import load, run_scenario
 
 SCENARIOS = sorted((Path(__file__).resolve().parent.parent / "scenarios").glob("*.toml"))
 

@@ -9,8 +9,8 @@ without end, with a screen message each time.
 
 from __future__ import annotations
 
-from kiosk.ils.sim.server import SimServerThread
-from kiosk.ils.sim.store import Store
+from ilssim.server import SimServerThread
+from ilssim.store import Store
 from protocols.sip2.codes import CirculationStatus
 from tests.engine.harness import Kiosk, afi_of, item_events, login, wait_for
 

@@ -13,9 +13,9 @@ from drivers.sim.field import TagField
 from drivers.sim.reader import item_tag
 from drivers.sim.serial_peer import SerialPeer
 from drivers.sim.timing import AirTiming, SerialLine
-from kiosk.ils.client import IlsClient
-from kiosk.ils.sim.server import SimServerThread
-from kiosk.ils.sim.store import Store
+from engine.ils.client import IlsClient
+from ilssim.server import SimServerThread
+from ilssim.store import Store
 from protocols.readers.feig import FeigParser
 from protocols.readers.threem import ThreeMParser
 from protocols.sip2.codes import CirculationStatus

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from drivers.sim.field import uid_for
-from kiosk.config import load_config
-from kiosk.engine.circulation import Borrower, Item
-from kiosk.engine.clock import SiteClock
-from kiosk.engine.core import Engine
-from kiosk.engine.receipts import build
-from kiosk.ils.sim.server import SimServerThread
-from kiosk.ils.sim.store import Store
+from engine.circulation.steps import Borrower, Item
+from engine.clock import SiteClock
+from engine.config import load_config
+from ilssim.server import SimServerThread
+from ilssim.store import Store
+from kiosk.core import Engine
+from kiosk.receipts import build
 from protocols.sip2 import CheckoutRequest
 from tests.engine.harness import write_config
 

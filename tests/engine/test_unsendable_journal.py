@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from kiosk.engine.reconcile import reconcile
-from kiosk.engine.replay import replay_offline
-from kiosk.ils.sim.server import SimServerThread
-from kiosk.ils.sim.store import Store
+from engine.circulation.reconcile import reconcile
+from engine.circulation.replay import replay_offline
+from ilssim.server import SimServerThread
+from ilssim.store import Store
 from tests.engine.harness import Kiosk
 
 FORGED = "B0001|AOX"  # would add a field to the request, were it sent

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from kiosk.ils.raw import RawSipClient
-from kiosk.ils.sim.circulation import Circulation, Clock, system_clock
-from kiosk.ils.sim.seed import seed
-from kiosk.ils.sim.server import SimServerThread
-from kiosk.ils.sim.sip2_mapping import SipMapping
-from kiosk.ils.sim.store import Store
+from engine.ils.raw import RawSipClient
+from ilssim.circulation import Circulation, Clock, system_clock
+from ilssim.seed import seed
+from ilssim.server import SimServerThread
+from ilssim.sip2_mapping import SipMapping
+from ilssim.store import Store
 
 
 @contextmanager

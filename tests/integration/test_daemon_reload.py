@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from kiosk.engine.api import ApiClient
+from kiosk.api import ApiClient
 from protocols.mqtt import payloads
 from protocols.mqtt.payloads import Command, Envelope
 from tests.integration.test_gate import GATE_TOML

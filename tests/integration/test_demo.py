@@ -2,7 +2,7 @@ import io
 
 import pytest
 
-from kiosk.demo import play
+from demo.run import play
 
 
 def test_sip2_demo_plays_every_step_against_the_simulator() -> None:
@@ -18,7 +18,7 @@ def test_sip2_demo_plays_every_step_against_the_simulator() -> None:
 
 
 def test_kiosk_demo_plays_a_session_for_a_person() -> None:
-    from kiosk.demo_kiosk import play_kiosk
+    from demo.kiosk import play_kiosk
 
     out = io.StringIO()
     assert play_kiosk(out) == 0

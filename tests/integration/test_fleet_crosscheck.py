@@ -16,9 +16,9 @@ import pytest
 
 from drivers.sim.field import uid_for
 from drivers.sim.reader import item_tag
-from kiosk.mqtt.link import LinkState, MqttLink, bridge
-from kiosk.mqtt.outbox import Outbox
-from kiosk.mqtt.service import kiosk_event_for_gate
+from engine.mqtt.link import LinkState, MqttLink, bridge
+from engine.mqtt.outbox import Outbox
+from gates.mqtt_commands import kiosk_event_for_gate
 from tests.engine.harness import Kiosk, ils_simulator, write_config
 from tests.integration.test_gate import Harness, make_gate, wait_until
 from tests.integration.test_mqtt_link import SITE, USERS, Broker, Watcher, broker, settings

@@ -7,6 +7,7 @@ with a deadline: sleeps only stand for the time a person takes to walk.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -21,13 +22,13 @@ from drivers import gpio
 from drivers.interfaces import DeviceError, Outputs, TagError, TagReader, TagSeen
 from drivers.sim.field import SimTag, TagField, uid_for
 from drivers.sim.reader import SimReader, item_tag
+from engine.config.model import parse_config
+from engine.events import EventBus
 from gates import controller as controller_module
 from gates.api import GateApiServer
 from gates.controller import GateController
 from gates.store import GateStore
-from kiosk.config.model import parse_config
-from kiosk.engine.api import ApiClient
-from kiosk.engine.events import EventBus
+from kiosk.api import ApiClient
 
 DEADLINE = 5.0
 RED, BUZZER, BEAM_A, BEAM_B = 17, 22, 5, 6
@@ -268,6 +269,22 @@ def test_grace_after_a_kiosk_checkout(make_gate: Callable[..., Harness]) -> None
     assert gate.alarms("G0001") == []
 
 
+@pytest.mark.parametrize("uids", [7, True, 2.5])
+def test_kiosk_checkout_with_uids_not_a_list(
+    make_gate: Callable[..., Harness], uids: object
+) -> None:
+    """Another device's event is outside data: a bad ``uids`` is ignored, the checkout kept
+    (it once raised TypeError in the MQTT thread after the checkout was half recorded)."""
+    gate = make_gate(grace=5)
+    event = {"kind": "checkout", "outcome": "checked_out", "item_id": "G0002", "uids": uids}
+    gate.controller.kiosk_event(event)
+    gate.field.place(item_tag("G0002"))
+    time.sleep(0.05)
+    gate.field.place(item_tag("M0012"))
+    gate.alarm_for("M0012")
+    assert gate.alarms("G0002") == []
+
+
 def test_kiosk_write_failure_alarms_with_its_reason(make_gate: Callable[..., Harness]) -> None:
     gate = make_gate()
     gate.controller.kiosk_event(
@@ -300,6 +317,24 @@ def test_reported_missing_item_alarms_even_on_loan(make_gate: Callable[..., Harn
     gate.controller.report_missing("X0001")
     gate.field.place(item_tag("X0001", afi=0xC2, eas=False))
     assert gate.alarm_for("X0001")["reason"] == "reported_missing"
+
+
+def test_a_tag_unread_in_one_pass_is_read_again_in_the_next(
+    make_gate: Callable[..., Harness],
+) -> None:
+    """Issue 17's "recently seen" sets: a tag whose reads failed READ_ATTEMPTS times was
+    never read again by this gate, so a lent book reported missing later walked out."""
+    gate = make_gate(pass_window=0.2)
+    gate.controller.report_missing("X0002")
+    tag = item_tag("X0002", afi=0xC2, eas=False)
+    attempts = controller_module.READ_ATTEMPTS
+    gate.field.faults.read_fails[tag.uid] = attempts
+    gate.field.place(tag)
+    wait_until(lambda: tag.uid not in gate.field.faults.read_fails, "every read tried")
+    gate.field.remove(tag.uid)
+    time.sleep(0.3)  # the person walks away; the pass ends
+    gate.field.place(tag)
+    assert gate.alarm_for("X0002")["reason"] == "reported_missing"
 
 
 def test_other_librarys_item_does_not_alarm(make_gate: Callable[..., Harness]) -> None:
@@ -395,6 +430,28 @@ def test_title_follows_the_alarm_without_delaying_it(make_gate: Callable[..., Ha
     assert titled["title"] == "Tiêu đề T0001"
     assert titled["alarm_seq"] == alarm["seq"]
     assert titled["item_id"] == "T0001"
+
+
+def test_local_api_refuses_a_user_not_allowed(
+    make_gate: Callable[..., Harness], tmp_path: Path
+) -> None:
+    """The gate's API passes each connection to its peer check (the daemon's PeerGate)."""
+    from engine.security.api_peers import PeerGate, allowed_uids
+    from engine.security.reporter import SecurityReporter
+    from tests.integration.test_security_api_peers import ask
+
+    gate = make_gate()
+    me = os.geteuid()
+    peers = PeerGate(allowed_uids([], own=me + 1), SecurityReporter(gate.controller.bus))
+    server = GateApiServer(tmp_path / "gate.sock", gate.controller, admits=peers.admits)
+    server.serve_in_thread()
+    try:
+        answer = ask(tmp_path / "gate.sock")
+        assert answer is None or answer["error"]["code"] == "not_allowed"
+        refused = [e for e in gate.controller.bus.history() if e["event"] == "security"]
+        assert [e["threat"] for e in refused] == ["api_peer_refused"]
+    finally:
+        server.close()
 
 
 def test_local_api(make_gate: Callable[..., Harness], tmp_path: Path) -> None:
@@ -532,7 +589,9 @@ def published(gate: Harness, name: str, uid: bytes) -> dict[str, Any]:
 
 def test_a_hostile_tag_does_not_silence_the_gate(make_gate: Callable[..., Harness]) -> None:
     gate = make_gate(owners=("VN-HN0001",))
-    hostile = gate.field.place(SimTag.with_data(uid_for("hostile"), HOSTILE_MEMORY, afi=0xC2))
+    # Secured: since issue 17 the alarm rounds hear secured tags only, and a lent one
+    # is never read at the gate (it costs no air time), so it could report nothing.
+    hostile = gate.field.place(SimTag.with_data(uid_for("hostile"), HOSTILE_MEMORY, afi=0x07))
     gate.field.place(item_tag("H0001", "VN-HN0001"))
     assert gate.alarm_for("H0001")["reason"] == "secured"
     unreadable = published(gate, "tag_unreadable", hostile.uid)
@@ -567,10 +626,10 @@ class FailingInventory(SimReader):
         super().__init__(url)
         self.healed = threading.Event()
 
-    def inventory(self) -> list[TagSeen]:
+    def inventory(self, afi: int | None = None) -> list[TagSeen]:
         if not self.healed.is_set():
             raise DeviceError("garbled inventory answer")
-        return super().inventory()
+        return super().inventory(afi)
 
 
 class StorageOnlyReader(SimReader):
@@ -581,6 +640,8 @@ class StorageOnlyReader(SimReader):
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self.security_writable: bool | None = None
+
+    filters_afi = False  # storage-card commands only: no AFI flag on the air either
 
     def inventory(self) -> list[TagSeen]:
         return [TagSeen(tag.uid) for tag in super().inventory()]  # UIDs only, no AFI
@@ -622,7 +683,7 @@ def test_an_unexpected_failure_stays_with_its_tag(
 ) -> None:
     name = f"gate-{uuid.uuid4().hex[:8]}"
     gate = gate_with(BrokenForOneTag(f"sim://{name}?timing=0"))
-    gate.field.place(SimTag.with_data(uid_for("broken"), b"", afi=0xC2))
+    gate.field.place(SimTag.with_data(uid_for("broken"), b"", afi=0x07))  # heard (issue 17)
     gate.field.place(item_tag("H0003", "VN-HN0001"))
     gate.alarm_for("H0003")
     event = published(gate, "tag_unreadable", uid_for("broken"))

@@ -1,4 +1,4 @@
-"""The gate's local API shares the kiosk's limits (kiosk.jsonlines): a real gate and socket."""
+"""The gate's local API shares the kiosk's limits (engine.jsonlines): a real gate and socket."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from engine.jsonlines import MAX_LINE
 from gates.api import GateApiServer
-from kiosk.engine.api import ApiClient
-from kiosk.jsonlines import MAX_LINE
+from kiosk.api import ApiClient
 from tests.integration.test_gate import DEADLINE, Harness, make_gate
 
 __all__ = ["make_gate"]  # the fixture, used by name below

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from kiosk.ils.connection import RAW_KEPT, WARNING_LOG_INTERVAL, WARNINGS_KEPT, SipConnection
-from kiosk.ils.url import parse_ils_url
+from engine.ils.connection import RAW_KEPT, WARNING_LOG_INTERVAL, WARNINGS_KEPT, SipConnection
+from engine.ils.url import parse_ils_url
 from protocols.sip2 import ACSStatusResponse, SCStatusRequest, encode
 
 FLOOD = 50_000
@@ -77,7 +77,7 @@ def hostile_ils() -> Iterator[int]:
 def test_a_flood_of_wrong_sequence_answers_is_logged_bounded(
     hostile_ils: int, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="kiosk.ils.connection")
+    caplog.set_level(logging.INFO, logger="engine.ils.connection")
     now = [1000.0]  # the connection's one clock, moved by hand
     settings = parse_ils_url(f"sip2://127.0.0.1:{hostile_ils}?institution=HOSTILE&timeout=30")
     connection = SipConnection(settings, monotonic=lambda: now[0])
@@ -86,7 +86,7 @@ def test_a_flood_of_wrong_sequence_answers_is_logged_bounded(
         return [
             r.getMessage()
             for r in caplog.records
-            if r.name == "kiosk.ils.connection" and r.getMessage().startswith("SIP2:")
+            if r.name == "engine.ils.connection" and r.getMessage().startswith("SIP2:")
         ]
 
     connection.connect()  # sends SC Status, gets the flood, then its answer

@@ -23,8 +23,9 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from kiosk.mqtt.link import CommandOutcome, LinkState, MqttLink
-from kiosk.mqtt.outbox import Outbox
+from engine.mqtt.link import CommandOutcome, LinkState, MqttLink
+from engine.mqtt.outbox import Outbox
+from engine.mqtt.paho_loop import stop_loop
 from protocols.mqtt import payloads
 from protocols.mqtt.payloads import Command, Envelope, Event
 from tests.conftest import TlsFiles
@@ -96,7 +97,7 @@ class Client:
 
     def close(self) -> None:
         self.client.disconnect()
-        self.client.loop_stop()
+        stop_loop(self.client)
 
 
 def command(device: str, name: str = "lock") -> bytes:

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from kiosk.engine.api import ApiClient
+from kiosk.api import ApiClient
 from protocols.mqtt import payloads
 from protocols.mqtt.payloads import Command, Envelope
 from tests.integration.test_daemon_reload import DEVICE, gate_toml

@@ -1,6 +1,6 @@
 """The gate's grace window opens only for its own site's listed kiosks, through a real broker.
 
-The gate is wired as `muontra gate` wires it (:func:`kiosk.mqtt.service.start_mqtt`
+The gate is wired as `muontra gate` wires it (:func:`engine.mqtt.service.start_mqtt`
 with its site-event handler). With the grace window on, a checkout event
 forged under an invented device, or under a listed kiosk's topic with a payload
 claiming another sender, must not keep the gate quiet about a book never lent;
@@ -19,11 +19,12 @@ import pytest
 
 from drivers.sim.field import TagField
 from drivers.sim.reader import item_tag
+from engine.config.model import parse_config
+from engine.events import EventBus
+from engine.mqtt.link import LinkState
+from engine.mqtt.service import start_mqtt
 from gates.controller import GateController
-from kiosk.config.model import parse_config
-from kiosk.engine.events import EventBus
-from kiosk.mqtt.link import LinkState
-from kiosk.mqtt.service import gate_commands, kiosk_event_for_gate, start_mqtt
+from gates.mqtt_commands import gate_commands, kiosk_event_for_gate
 from protocols.mqtt import payloads
 from protocols.mqtt.payloads import Envelope, Event
 from tests.integration.test_gate import Harness

@@ -25,9 +25,10 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from kiosk.engine.events import EventBus
-from kiosk.mqtt.link import CommandOutcome, LinkSettings, LinkState, MqttLink, bridge
-from kiosk.mqtt.outbox import Outbox
+from engine.events import EventBus
+from engine.mqtt.link import CommandOutcome, LinkSettings, LinkState, MqttLink, bridge
+from engine.mqtt.outbox import Outbox
+from engine.mqtt.paho_loop import stop_loop
 from protocols.mqtt import payloads
 from protocols.mqtt.payloads import Command, Envelope, Event
 from tests.conftest import TlsFiles
@@ -224,7 +225,7 @@ class Watcher:
 
     def close(self) -> None:
         self.client.disconnect()
-        self.client.loop_stop()
+        stop_loop(self.client)
 
 
 def settings(broker: Broker, **changes: Any) -> LinkSettings:
@@ -265,8 +266,8 @@ STATE = f"muontra/v1/{SITE}/+/state"
 _LINK_PROCESS = """
 import json, sys, time
 from pathlib import Path
-from kiosk.mqtt.link import LinkSettings, LinkState, MqttLink
-from kiosk.mqtt.outbox import Outbox
+from engine.mqtt.link import LinkSettings, LinkState, MqttLink
+from engine.mqtt.outbox import Outbox
 values = json.loads(sys.argv[1])
 values["ca_file"] = Path(values["ca_file"])
 link = MqttLink(LinkSettings(**values), Outbox.open(None))

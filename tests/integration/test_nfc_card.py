@@ -207,7 +207,7 @@ def test_missing_reader_is_unavailable_then_recovers(
             event = None
             while event is None and time.monotonic() < deadline:
                 try:
-                    event = reader.poll(timeout=1)
+                    event = reader.poll(timeout=5)
                 except DeviceUnavailable:
                     continue
             assert event is not None and event.text == PATRON_ID

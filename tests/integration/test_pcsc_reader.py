@@ -141,6 +141,19 @@ def test_anticollision_lists_a_whole_stack(rig: Rig) -> None:
     assert {t.uid for t in rig.reader.inventory()} == {t.uid for t in tags}
 
 
+def test_a_filtered_inventory_hears_only_secured_tags(rig: Rig) -> None:
+    """Issue 17: the AFI flag in every one-slot inventory of the walk, so a gate's alarm
+    round through PC/SC hears the secured book and none of the lent ones."""
+    lent = [rig.field.place(_tag(f"lent-{n}", afi=0xC2)) for n in range(5)]
+    secured = rig.field.place(_tag("shelf-1", afi=0x07))
+    reader = rig.reader
+    assert isinstance(reader, PcscReader)
+    assert reader.filters_afi
+    assert [t.uid for t in reader.inventory(afi=0x07)] == [secured.uid]
+    assert {t.uid for t in reader.inventory()} == {t.uid for t in [*lent, secured]}
+    assert reader.inventory(afi=0x42) == []
+
+
 def test_without_anticollision_only_the_card_is_seen(rig: Rig) -> None:
     first = rig.field.place(_tag("item-card"))
     rig.field.place(_tag("item-other"))
@@ -261,6 +274,19 @@ def test_storage_reader_reads_and_writes_the_card_and_says_once_it_cannot_secure
     status = reader.status()
     assert status["security_writable"] is False and reader.security_writable is False
     assert "cannot read or write AFI, EAS" in str(status["limitation"])
+
+
+def test_storage_reader_never_passes_the_card_off_as_filtered(storage: Rig) -> None:
+    """Without a transparent exchange the AFI cannot go on the air: a filtered inventory
+    is refused, never answered with the card (which may be a lent book)."""
+    reader = storage.reader
+    assert isinstance(reader, PcscReader)
+    storage.field.place(_tag("st-lent", b"0123456789abcdef", afi=0xC2))
+    with pytest.raises(ReaderCannot):
+        reader.inventory(afi=0x07)
+    assert reader.filters_afi is False
+    with pytest.raises(ReaderCannot):
+        reader.inventory(afi=0x07)
 
 
 def test_storage_reader_security_write_fails_at_once_as_a_refusal(storage: Rig) -> None:

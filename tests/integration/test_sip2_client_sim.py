@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.ils.client import IlsClient
-from kiosk.ils.connection import SipConnection
-from kiosk.ils.errors import IlsConnectionError, IlsLoginError
-from kiosk.ils.url import parse_ils_url
+from engine.ils.client import IlsClient
+from engine.ils.connection import SipConnection
+from engine.ils.errors import IlsConnectionError, IlsLoginError
+from engine.ils.url import parse_ils_url
 from tests.conftest import TlsFiles
 from tests.integration.sim_helpers import running_sim
 

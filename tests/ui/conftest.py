@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from kiosk.config import load_config
-from kiosk.engine.api import ApiClient, ApiServer
-from kiosk.engine.core import Engine
+from engine.config import load_config
+from kiosk.api import ApiClient, ApiServer
+from kiosk.core import Engine
 from tests.engine.harness import ils_simulator, write_config
 
 

@@ -233,3 +233,40 @@ def test_landscape_large_text_high_contrast(qtbot: Any, landscape: Any, screen: 
         bottom = how_to.mapToScene(QPointF(0, how_to.height())).y()
         assert top_left.x() > 1400 / 2 and top_left.y() < 100
         assert bottom <= door.mapToScene(QPointF(0, 0)).y()
+
+
+@pytest.fixture
+def with_panel(qapp: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    from ui.app import Options, build
+
+    monkeypatch.setenv("MUONTRA_STAFF_PIN", "2468")
+    app = build(Options(socket=tmp_path / "nobody.sock", size=(900, 1400), sim_panel=True))
+    app.link.stop()
+    app.vm._send = lambda cmd, args, then=None: None
+    yield app
+    app.close()
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_the_simulator_panel_renders_and_is_saved(
+    qtbot: Any, with_panel: Any, language: str
+) -> None:
+    """The demo's second window (--sim-panel), beside the screens it drives."""
+    from ui.i18n import tr
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with_panel.vm.language = language
+    wait_screen(qtbot, with_panel, stage(with_panel.vm, "welcome"))
+    panel = with_panel.sim_window
+    assert panel is not None and panel.isVisible()
+    qtbot.waitUntil(lambda: panel.title() == tr("sim_panel", language))
+    qtbot.waitUntil(panel.isExposed)
+    # The panel's last line shows the engine's answer to a press, as after placing an item.
+    from ui.bridge import SimBridge
+
+    sim = with_panel.engine.rootContext().contextProperty("sim")
+    assert isinstance(sim, SimBridge)
+    sim.answered.emit("ok")
+    image = panel.grabWindow()
+    assert not image.isNull() and image.width() == 520
+    assert image.save(str(SHOTS / f"sim_panel-{language}.png"))

@@ -14,6 +14,13 @@ Window {
     onHeightChanged: theme.fit(width, height)
     Component.onCompleted: theme.fit(width, height)
 
+    // Full screen is the patron's screen: a request to close it (a compositor's
+    // close, Alt+F4 under a window manager) is refused, so it never uncovers what
+    // lies behind. The process stops only through systemd; the app's own close()
+    // unlocks first (ui/app.py). tests/ui/test_lockdown.py sends the escapes.
+    property bool locked: !startup.windowed
+    onClosing: (close) => { close.accepted = !root.locked }
+
     readonly property var screens: ({
         "welcome": "Welcome.qml",
         "identify": "Identify.qml",

@@ -17,7 +17,7 @@ from typing import Any
 
 from ui.i18n import LANGUAGES, table, tr
 from ui.viewmodels.items import ItemRow, format_due, row_from_event
-from ui.viewmodels.staff import StaffGate
+from ui.viewmodels.staff import StaffGate, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -467,16 +467,19 @@ class KioskViewModel:
         else:
             self.screen = "staff_pin"
             self.pin = ""
+            if self.staff_gate.locked_for():
+                self._say(Verdict.LOCKED.value, seconds=self.staff_gate.locked_for())
         self._changed()
 
     def staff_submit(self) -> None:
         pin, self.pin = self.pin, ""
-        if self.staff_gate.check(pin):
+        verdict = self.staff_gate.attempt(pin)
+        if verdict is Verdict.OK:
             self.screen = "staff"
             self.message = None
             self.staff_refresh()
         else:
-            self._say("staff_pin_wrong")
+            self._say(verdict.value, seconds=self.staff_gate.locked_for())
         self._changed()
 
     def staff_refresh(self) -> None:

@@ -52,15 +52,15 @@ def test_is_a_patron_card_reader(reader: SimCardReader) -> None:
 def test_present_then_remove(reader: SimCardReader) -> None:
     assert reader.poll(timeout=0) is None
     reader.present(UID, text="P0001")
-    assert reader.poll(timeout=1) == CardEvent(True, UID, "ISO 14443-A", "P0001")
+    assert reader.poll(timeout=5) == CardEvent(True, UID, "ISO 14443-A", "P0001")
     reader.remove()
-    assert reader.poll(timeout=1) == CardEvent(False, UID, "ISO 14443-A", "P0001")
+    assert reader.poll(timeout=5) == CardEvent(False, UID, "ISO 14443-A", "P0001")
     assert reader.poll(timeout=0) is None
 
 
 def test_uid_as_hex_and_technology(reader: SimCardReader) -> None:
     reader.present("04a1b2c3d4e5f6", technology="FeliCa")
-    event = reader.poll(timeout=1)
+    event = reader.poll(timeout=5)
     assert event is not None
     assert (event.uid, event.technology, event.text) == (UID, "FeliCa", None)
 
@@ -69,7 +69,7 @@ def test_same_card_again_is_no_event_another_card_swaps(reader: SimCardReader) -
     reader.present(UID)
     reader.present(UID)
     reader.present(OTHER)
-    events = [reader.poll(timeout=1) for _ in range(3)]
+    events = [reader.poll(timeout=5) for _ in range(3)]
     assert [(e.present, e.uid) for e in events if e] == [(True, UID), (False, UID), (True, OTHER)]
     assert reader.poll(timeout=0) is None
 
@@ -85,7 +85,7 @@ def test_readers_on_one_name_share_the_slot(name: str, reader: SimCardReader) ->
     engine_two.open()
     panel.present(UID, "P0002")
     for device in (reader, engine_two):
-        event = device.poll(timeout=1)
+        event = device.poll(timeout=5)
         assert event is not None and event.text == "P0002"
     engine_two.close()
     assert SimCardReader(f"card+sim://other-{name}").slot is not reader.slot
@@ -95,7 +95,7 @@ def test_readers_on_one_name_share_the_slot(name: str, reader: SimCardReader) ->
 def test_reader_opened_late_sees_the_card_already_lying_there(name: str) -> None:
     SimCardSlot.named(name).present(UID, "P0003")
     late = SimCardReader(f"card+sim://{name}")
-    event = late.poll(timeout=1)  # opens itself on first use
+    event = late.poll(timeout=5)  # opens itself on first use
     assert event == CardEvent(True, UID, "ISO 14443-A", "P0003")
     late.close()
 
@@ -113,7 +113,7 @@ def test_closed_reader_hears_nothing(name: str, reader: SimCardReader) -> None:
 
 def test_card_in_the_url_of_a_new_slot(name: str) -> None:
     device = SimCardReader(f"card+sim://{name}?uid=04A1B2C3D4E5F6&text=P0004")
-    event = device.poll(timeout=1)
+    event = device.poll(timeout=5)
     assert event is not None and (event.uid, event.text) == (UID, "P0004")
     device.close()
 
@@ -130,9 +130,9 @@ def test_poll_waits_for_a_card_from_another_thread(reader: SimCardReader) -> Non
 
 def test_unplugged_reader_fails_then_reports_the_card_again(reader: SimCardReader) -> None:
     reader.present(UID, "P0005")
-    assert reader.poll(timeout=1) is not None
+    assert reader.poll(timeout=5) is not None
     reader.unplug()
-    gone = reader.poll(timeout=1)  # the card is lost with the reader, as NfcCardReader says
+    gone = reader.poll(timeout=5)  # the card is lost with the reader, as NfcCardReader says
     assert gone is not None and gone.present is False
     with pytest.raises(DeviceUnavailable):
         reader.poll(timeout=0.05)
@@ -141,7 +141,7 @@ def test_unplugged_reader_fails_then_reports_the_card_again(reader: SimCardReade
         SimCardReader(reader.url).open()
 
     reader.plug_in()
-    back = reader.poll(timeout=1)
+    back = reader.poll(timeout=5)
     assert back == CardEvent(True, UID, "ISO 14443-A", "P0005")
     assert reader.state is DeviceState.READY
 
@@ -181,7 +181,7 @@ def test_sim_scanner_reads_scans_in_order(name: str) -> None:
     scanner.scan("9780306406157")
     scanner.scan("")  # nothing scanned
     scanner.scan("P0007")
-    assert [scanner.read(timeout=1), scanner.read(timeout=1)] == ["9780306406157", "P0007"]
+    assert [scanner.read(timeout=5), scanner.read(timeout=5)] == ["9780306406157", "P0007"]
     assert scanner.read(timeout=0.05) is None
     scanner.close()
     assert scanner.state is DeviceState.CLOSED
@@ -191,7 +191,7 @@ def test_sim_scanners_on_one_name_share_one_queue(name: str) -> None:
     engine = SimBarcodeScanner(f"barcode+sim://{name}")
     panel = SimBarcodeScanner(f"barcode+sim://{name}")
     panel.scan("B0001")
-    assert engine.read(timeout=1) == "B0001"
+    assert engine.read(timeout=5) == "B0001"
     assert panel.read(timeout=0) is None  # typed once, read once
 
 
@@ -206,5 +206,5 @@ def test_sim_scanner_unplugged(name: str) -> None:
     assert scanner.state is DeviceState.UNAVAILABLE
     scanner.sim.unplugged = False
     scanner.scan("FOUND")
-    assert scanner.read(timeout=1) == "FOUND"
+    assert scanner.read(timeout=5) == "FOUND"
     assert scanner.state is DeviceState.READY

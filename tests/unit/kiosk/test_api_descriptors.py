@@ -26,8 +26,8 @@ SERVER = textwrap.dedent(
     import json, logging, os, resource, sys, time
     from pathlib import Path
 
-    import kiosk.jsonlines as jsonlines
-    from kiosk.engine.events import EventBus
+    import engine.jsonlines as jsonlines
+    from engine.events import EventBus
 
     # Short pauses keep the test quick; the rule under test is the same.
     jsonlines.ACCEPT_BACKOFF_FIRST = 0.02
@@ -39,8 +39,8 @@ SERVER = textwrap.dedent(
         def emit(self, record):
             messages.append((record.levelname, record.getMessage()))
 
-    logging.getLogger("kiosk.jsonlines").addHandler(Recording())
-    logging.getLogger("kiosk.jsonlines").setLevel(logging.INFO)
+    logging.getLogger("engine.jsonlines").addHandler(Recording())
+    logging.getLogger("engine.jsonlines").setLevel(logging.INFO)
 
     class Counting(jsonlines.JsonLinesServer):
         def get_request(self):

@@ -14,8 +14,8 @@ import threading
 from drivers.interfaces import DeviceError, DeviceState, TagSeen
 from drivers.sim.field import SimTag, TagField, uid_for
 from drivers.sim.reader import SimReader, item_tag
-from kiosk.engine import pad as pad_module
-from kiosk.engine.pad import PadTag, PadWatcher
+from kiosk import pad as pad_module
+from kiosk.pad import PadTag, PadWatcher
 from protocols.tags import TagData, encode
 
 # ISO 28560-2: item 1, then a type of usage "zz" in octet string: plain ValueError before.

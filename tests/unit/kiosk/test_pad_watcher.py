@@ -10,9 +10,9 @@ from typing import Any
 
 from drivers.sim.field import TagField
 from drivers.sim.reader import SimReader, item_tag
-from kiosk.engine.circulation import Circulation
-from kiosk.engine.pad import PadTag, PadWatcher
-from kiosk.journal.store import Journal
+from engine.circulation.steps import Circulation
+from engine.journal.store import Journal
+from kiosk.pad import PadTag, PadWatcher
 from protocols.tags import PRESETS
 
 

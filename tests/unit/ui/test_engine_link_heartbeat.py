@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 
-from kiosk.engine.api import COMMANDS
-from kiosk.engine.events import EventBus
-from kiosk.jsonlines import JsonLinesServer
+from engine.events import EventBus
+from engine.jsonlines import JsonLinesServer
+from kiosk.api import COMMANDS
 from ui.client import CLOSED, EngineLink
 
 HEARTBEAT = 0.05

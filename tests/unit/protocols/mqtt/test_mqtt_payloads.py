@@ -4,7 +4,7 @@ import contextlib
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from protocols.mqtt.payloads import (
@@ -215,3 +215,73 @@ def test_decoder_fuzz_envelope_like(value: dict[str, object]) -> None:
     for channel in ("state", "events", "telemetry", "commands", "results"):
         with contextlib.suppress(PayloadError):
             decode_for(channel, None, data)
+
+
+# A name field (state, event, command) holding a JSON list or object once reached a
+# frozenset membership test and raised TypeError (unhashable) instead of PayloadError.
+# The fuzzers above rarely build a valid envelope, so these cases are pinned with one.
+_ENV_WIRE = {"v": 1, "id": ID, "time": ENV.time, "device": "kiosk-01", "site": "VN-HN0001"}
+
+
+@pytest.mark.parametrize(
+    ("channel", "body"),
+    [
+        ("state", {"state": [], "since": ENV.time, "version": "1"}),
+        ("state", {"state": {"online": 1}, "since": ENV.time, "version": "1"}),
+        ("state", {"state": 1, "since": ENV.time, "version": "1"}),
+        ("events", {"event": []}),
+        ("events", {"event": {"checkout": True}}),
+        ("events", {"event": None}),
+        ("commands", {"command": ["lock"]}),
+        ("commands", {"command": {}}),
+        ("results", {"command": [], "command_id": ID, "ok": True}),
+        ("results", {"command": {"lock": 1}, "command_id": ID, "ok": True}),
+    ],
+)
+def test_name_fields_of_the_wrong_type_raise_payload_error(
+    channel: str, body: dict[str, object]
+) -> None:
+    with pytest.raises(PayloadError, match="must be text"):
+        decode_for(channel, None, json.dumps(_ENV_WIRE | body).encode())
+
+
+def test_constructors_refuse_unhashable_names() -> None:
+    with pytest.raises(PayloadError):
+        Event(ENV, [], {})  # type: ignore[arg-type]
+    with pytest.raises(PayloadError):
+        State(ENV, {}, ENV.time, "1")  # type: ignore[arg-type]
+    with pytest.raises(PayloadError):
+        Command(ENV, ["lock"], {})  # type: ignore[arg-type]
+    with pytest.raises(PayloadError):
+        Result(ENV, ID, {}, True)  # type: ignore[arg-type]
+
+
+@given(
+    st.sampled_from(["state", "events", "commands", "results", "telemetry"]),
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "state",
+                "since",
+                "version",
+                "event",
+                "command",
+                "command_id",
+                "ok",
+                "args",
+                "detail",
+                "uptime",
+                "readers",
+                "queues",
+                "versions",
+            ]
+        ),
+        _json,
+    ),
+)
+@example(channel="events", body={"event": []})
+@example(channel="state", body={"state": {}})
+def test_decoder_fuzz_valid_envelope(channel: str, body: dict[str, object]) -> None:
+    """Any JSON in any field under a valid envelope decodes or raises PayloadError."""
+    with contextlib.suppress(PayloadError):
+        decode_for(channel, None, json.dumps(_ENV_WIRE | body).encode())

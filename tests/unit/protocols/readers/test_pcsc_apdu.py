@@ -30,6 +30,12 @@ from protocols.readers.pcsc import (
         (pcsc.switch_to_iso15693(), "FFC20002048F02020300"),
         (pcsc.transceive(b"\x02\x2b"), "FFC20001049502022B00"),
         (pcsc.transceive(b"\x02\x2b", timer_us=100_000), "FFC200010B5F4604000186A09502022B00"),
+        # A gate's alarm round (issue 17): a one-slot inventory with the AFI flag, AFI 0x07,
+        # no mask (flags 0x36: high rate 02 | inventory 04 | AFI 10 | one slot 20).
+        (
+            pcsc.transceive(bytes.fromhex("36010700"), timer_us=100_000),
+            "FFC200010D 5F4604000186A0 9504 36010700 00",
+        ),
     ],
 )
 def test_command_exact_bytes(apdu: bytes, expected: str) -> None:

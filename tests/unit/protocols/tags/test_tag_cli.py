@@ -32,3 +32,15 @@ def test_blank_and_garbage_are_clear_errors(capsys: pytest.CaptureFixture[str]) 
     assert "blank tag" in capsys.readouterr().err
     assert main(["tag", "decode", "zz", "--json"]) == 1
     assert "not hexadecimal" in json.loads(capsys.readouterr().out)["error"]
+
+
+def test_decode_shows_every_iso28560_2_element(capsys: pytest.CaptureFixture[str]) -> None:
+    # dp2 UnitTestRFID/TestChip.cs Test_chip_layout_3: the Annex D tag plus the title "test"
+    memory = (
+        "91 00 05 1c be 99 1a 14 02 02 d0 02 14 02 04 b3 c6 02 07 44 1c b6 e2 e3 35 d6 00 00"
+        " 03 07 ac c0 9e ba a0 6f 6b 7f 02 04 74 65 73 74"
+    )
+    assert main(["tag", "decode", memory]) == 0
+    out = capsys.readouterr().out
+    assert "element 17       title: 'test'" in out
+    assert "element 6        shelf location: 'QA268.L55'" in out

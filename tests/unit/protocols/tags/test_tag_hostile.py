@@ -28,6 +28,7 @@ from protocols.tags import (
     compaction,
     decode,
     encode,
+    isil_key,
     iso28560_2,
     iso28560_3,
     rfid501,
@@ -159,6 +160,28 @@ HOSTILE = st.one_of(
 @given(memory=HOSTILE)
 def test_every_decoder_raises_only_tag_data_error(name: str, memory: bytes) -> None:
     only_tag_data_error(DECODERS[name], memory)
+
+
+@FUZZ
+@given(memory=st.one_of(hostile_28560_2(), mutated()))
+def test_what_decodes_writes_back_or_is_refused(memory: bytes) -> None:
+    """A decoded hostile tag given to the encoder again (a programming station copying a
+    tag): the same tag, or TagDataError for what the model cannot hold (OIDs above 127)."""
+    try:
+        tag = decode(memory)
+    except TagDataError:
+        return
+    try:
+        again = decode(encode(tag))
+    except TagDataError:
+        return
+    assert (again.item_id, again.set_size, again.set_index) == (
+        tag.item_id,
+        tag.set_size,
+        tag.set_index,
+    )
+    assert again.type_of_usage == tag.type_of_usage
+    assert isil_key(again.owner_library) == isil_key(tag.owner_library)
 
 
 @given(st.integers(0, 256).flatmap(lambda n: st.binary(min_size=n, max_size=n)))

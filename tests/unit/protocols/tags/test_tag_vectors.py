@@ -94,12 +94,14 @@ def test_gbt35660_tags_with_an_empty_owner_element(memory: bytes, item_id: str) 
         "",
         1,  # 0x10: a circulating item
     )
-    assert tag.elements == ((1, item_id), (2, "B8"), (3, ""), (5, "\x10"), (6, "\x00"), (7, "\x00"))
+    # the type of usage octet 0x10 reads as its two hex digits, as dp2 shows it
+    assert tag.elements == ((1, item_id), (2, "B8"), (3, ""), (5, "10"), (6, "\x00"), (7, "\x00"))
 
 
 def test_a_zero_length_element_round_trips() -> None:
     tag = TagData(model="iso28560-2", item_id="42", elements=((3, ""), (6, "")))
-    assert decode(encode(tag)).elements == ((1, "42"), (3, ""), (6, ""))
+    # the content parameter (OIDs 3 and 6: 0x90) comes with them; the owner is written last
+    assert decode(encode(tag)).elements == ((1, "42"), (2, "90"), (6, ""), (3, ""))
 
 
 def test_an_empty_primary_item_identifier_is_never_an_item() -> None:

@@ -1,0 +1,485 @@
+"""`muontra backup --central` and `muontra restore --central`: central's database in one
+dated archive (docs/backup.md).
+
+SQLite is copied with its online backup API (one read transaction: the copy is the
+database at one commit while the service goes on writing); PostgreSQL with
+``pg_dump`` in its custom format (one snapshot, restored with ``pg_restore``).
+The archive format is the device backup's (protocols.backup.archive). Central may
+not import the engine (import-linter), so the few lines that run ``age`` and take
+an SQLite snapshot are written here a second time rather than shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import glob
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import URL, make_url
+
+from central.db import current_revision, make_engine, migrate
+from central.settings import CentralSettings, SettingsError, load_settings
+from protocols.backup.archive import (
+    ArchiveError,
+    Entry,
+    ForeignArchive,
+    Manifest,
+    archive_name,
+    entry_for,
+    read_archive,
+    write_archive,
+)
+
+__all__ = ["CentralRefused", "backup_central", "restore_central"]
+
+NAME = "central"
+SQLITE_MEMBER = "data/central.sqlite"
+PG_MEMBER = "data/central.pgdump"
+AGE_MAGIC = b"age-encryption.org/"
+DEFAULT_OUT = Path("/var/backups/muontra")
+
+
+class CentralRefused(RuntimeError):
+    def __init__(self, vi: str, en: str) -> None:
+        super().__init__(en)
+        self.vi = vi
+        self.en = en
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """Where central's data is: an SQLite file or a PostgreSQL database."""
+
+    url: URL
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+    @property
+    def file(self) -> Path:
+        if not self.url.database or self.url.database == ":memory:":
+            raise CentralRefused(
+                "Cơ sở dữ liệu trong bộ nhớ không sao lưu được",
+                "an in-memory database cannot be backed up",
+            )
+        return Path(self.url.database)
+
+    def libpq(self) -> tuple[str, dict[str, str]]:
+        """A libpq URL without the password, and the environment carrying it (a password
+        never goes on a command line, where every user can read it)."""
+        env = dict(os.environ)
+        if self.url.password:
+            env["PGPASSWORD"] = str(self.url.password)
+        bare = self.url.set(drivername="postgresql", password=None)
+        return bare.render_as_string(hide_password=False), env
+
+
+def _pg_tool(name: str) -> str:
+    """The newest installed ``pg_dump``/``pg_restore`` (it must not be older than the server)."""
+    found = sorted(
+        glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
+        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+    )
+    tool = found[-1] if found else shutil.which(name)
+    if tool is None:
+        raise CentralRefused(
+            f"Chưa cài {name} (gói Debian postgresql-client)",
+            f"{name} is not installed (Debian package postgresql-client)",
+        )
+    return tool
+
+
+def _software() -> str:
+    try:
+        return metadata.version("muontra")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _revision(engine: Engine) -> str:
+    return ",".join(sorted(current_revision(engine)))
+
+
+def _snapshot_sqlite(source: Path, target: Path) -> None:
+    with (
+        closing(sqlite3.connect(source, timeout=30)) as src,
+        closing(sqlite3.connect(target)) as dst,
+    ):
+        src.backup(dst, pages=-1)
+        dst.execute("PRAGMA journal_mode=DELETE")
+
+
+def backup_central(
+    settings: CentralSettings,
+    config_path: Path,
+    out_dir: Path,
+    now: datetime,
+    *,
+    encrypt_to: str | None = None,
+    keep: int | None = None,
+    progress: Callable[[str], None] = lambda _line: None,
+) -> Path:
+    database = Database(make_url(settings.database.resolved_url()))
+    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    target = out_dir / archive_name(NAME, now, encrypted=encrypt_to is not None)
+    if target.exists():
+        raise FileExistsError(f"{target} exists; not overwritten")
+    engine = make_engine(database.url.render_as_string(hide_password=False))
+    try:
+        schema = _revision(engine)
+    finally:
+        engine.dispose()
+    with tempfile.TemporaryDirectory(prefix=".muontra-backup-", dir=out_dir) as staging_dir:
+        staging = Path(staging_dir)
+        (staging / "data").mkdir()
+        (staging / "config").mkdir()
+        if database.is_sqlite:
+            member = SQLITE_MEMBER
+            _snapshot_sqlite(database.file, staging / member)
+            progress(f"snapshot of {database.file} (schema {schema})")
+        else:
+            member = PG_MEMBER
+            url, env = database.libpq()
+            done = subprocess.run(
+                [_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
+                 "--file", str(staging / member), "--dbname", url],
+                env=env, capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            if done.returncode != 0:
+                raise CentralRefused(
+                    f"pg_dump thất bại: {done.stderr.strip()}",
+                    f"pg_dump failed: {done.stderr.strip()}",
+                )
+            progress(f"pg_dump of {database.url.database} (schema {schema})")
+        members = [member, f"config/{config_path.name}"]
+        shutil.copyfile(config_path, staging / members[1])
+        omitted: list[str] = []
+        secret = settings.mqtt.password_file
+        if secret is not None:
+            if encrypt_to is not None and secret.is_file():
+                (staging / "secrets" / "etc").mkdir(parents=True)
+                members.append(f"secrets/etc/{secret.name}")
+                shutil.copyfile(secret, staging / members[-1])
+            else:
+                omitted.append(str(secret))
+                progress(f"not encrypted, so left out: {secret}")
+        entries = []
+        for name in members:
+            with (staging / name).open("rb") as stream:
+                entries.append(entry_for(name, stream))
+        manifest = Manifest(
+            kind="central",
+            device=NAME,
+            created=now,
+            software=_software(),
+            files=tuple(entries),
+            schemas={member: schema},
+            omitted=tuple(omitted),
+            encrypted=encrypt_to is not None,
+        )
+        _write(manifest, staging, target, encrypt_to)
+    progress(f"wrote {target} ({target.stat().st_size} bytes)")
+    if keep:
+        _rotate(out_dir, keep, progress)
+    return target
+
+
+def _write(manifest: Manifest, staging: Path, target: Path, encrypt_to: str | None) -> None:
+    def open_member(entry: Entry) -> IO[bytes]:
+        return (staging / entry.name).open("rb")
+
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        if encrypt_to is None:
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                write_archive(out, manifest, open_member)
+                os.fsync(out.fileno())
+        else:
+            how = ["-R", encrypt_to] if Path(encrypt_to).is_file() else ["-r", encrypt_to]
+            age = _age()
+            process = subprocess.Popen(
+                [age, *how, "-o", str(partial)], stdin=subprocess.PIPE, stderr=subprocess.PIPE
+            )
+            assert process.stdin is not None and process.stderr is not None
+            # age's complaint, below, says why
+            with contextlib.suppress(BrokenPipeError):
+                write_archive(process.stdin, manifest, open_member)
+            process.stdin.close()
+            complaint = process.stderr.read().decode("utf-8", "replace").strip()
+            if process.wait() != 0:
+                raise CentralRefused(f"age: {complaint}", f"age could not encrypt: {complaint}")
+            partial.chmod(0o600)
+        partial.rename(target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _age() -> str:
+    found = shutil.which("age")
+    if found is None:
+        raise CentralRefused("Chưa cài age (apt-get install age)", "age is not installed")
+    return found
+
+
+def _rotate(out_dir: Path, keep: int, progress: Callable[[str], None]) -> None:
+    import re
+
+    stamped = re.compile(rf"^muontra-{NAME}-(\d{{8}}T\d{{6}}Z)\.tar(\.age)?$")
+    mine = sorted(
+        ((m[1], p.name, p) for p in out_dir.iterdir() if (m := stamped.match(p.name))),
+        reverse=True,
+    )
+    for _stamp, _name, path in mine[max(keep, 1) :]:
+        path.unlink()
+        progress(f"rotated out {path.name}")
+
+
+def _read(
+    archive: Path,
+    identity: Path | None,
+    staging: Path,
+    progress: Callable[[str], None],
+) -> Manifest:
+    def check(manifest: Manifest) -> None:
+        if manifest.kind != "central":
+            raise ForeignArchive(
+                f"Đây là bản sao lưu của thiết bị {manifest.device}, không phải của trung tâm",
+                f"this is the backup of device {manifest.device}, not central's",
+            )
+        progress(
+            f"central's archive made {manifest.created:%Y-%m-%d %H:%M} UTC by muontra "
+            f"{manifest.software}: {len(manifest.files)} files"
+        )
+
+    count = [0]
+
+    def sink(entry: Entry) -> IO[bytes]:
+        path = staging / entry.name
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
+
+    def verified(entry: Entry) -> None:
+        count[0] += 1
+        progress(f"[{count[0]}] {entry.name}: {entry.size} bytes, SHA-256 verified")
+
+    with archive.open("rb") as probe:
+        encrypted = probe.read(len(AGE_MAGIC)) == AGE_MAGIC
+    if not encrypted:
+        with archive.open("rb") as source:
+            return read_archive(source, sink, on_manifest=check, on_file=verified)
+    if identity is None:
+        raise CentralRefused(
+            "Bản sao lưu được mã hoá: hãy chỉ ra khoá bằng --identity TỆP",
+            "the archive is encrypted: name the age key with --identity FILE",
+        )
+    process = subprocess.Popen(
+        [_age(), "-d", "-i", str(identity), str(archive)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    failure: ArchiveError | None = None
+    manifest: Manifest | None = None
+    try:
+        manifest = read_archive(process.stdout, sink, on_manifest=check, on_file=verified)
+        while process.stdout.read(1 << 16):
+            pass
+    except ArchiveError as error:
+        failure = error
+        while process.stdout.read(1 << 16):
+            pass  # to its end: age stopped early fails on a broken pipe, hiding the reason
+    process.stdout.close()
+    complaint = process.stderr.read().decode("utf-8", "replace").strip()
+    if process.wait() != 0:
+        raise CentralRefused(f"Không giải mã được: {complaint}", f"cannot decrypt: {complaint}")
+    if failure is not None:
+        raise failure
+    assert manifest is not None
+    return manifest
+
+
+def restore_central(
+    archive: Path,
+    settings: CentralSettings,
+    now: datetime,
+    *,
+    identity: Path | None = None,
+    force: bool = False,
+    progress: Callable[[str], None] = lambda _line: None,
+) -> Manifest:
+    """Verify ``archive`` whole, then load it into the configured database and migrate."""
+    database = Database(make_url(settings.database.resolved_url()))
+    url = database.url.render_as_string(hide_password=False)
+    if database.is_sqlite:
+        _refuse_sqlite_in_use(database.file, force)
+    else:
+        _refuse_pg_in_use(url, force)
+    with tempfile.TemporaryDirectory(prefix=".muontra-restore-") as staging_dir:
+        staging = Path(staging_dir)
+        manifest = _read(archive, identity, staging, progress)
+        if database.is_sqlite:
+            if manifest.entry(SQLITE_MEMBER) is None:
+                raise CentralRefused(
+                    "Bản sao lưu này là của PostgreSQL, cấu hình dùng SQLite",
+                    "this archive holds a PostgreSQL dump; the config names an SQLite file",
+                )
+            _put_sqlite(staging / SQLITE_MEMBER, database.file, now)
+        else:
+            if manifest.entry(PG_MEMBER) is None:
+                raise CentralRefused(
+                    "Bản sao lưu này là của SQLite, cấu hình dùng PostgreSQL",
+                    "this archive holds an SQLite file; the config names PostgreSQL",
+                )
+            _pg_restore(database, staging / PG_MEMBER, clean=force)
+        progress("loaded; migrating to this version's schema")
+    engine = make_engine(url)
+    try:
+        before = manifest.schemas.get(SQLITE_MEMBER if database.is_sqlite else PG_MEMBER, "")
+        migrate(engine)
+        after = _revision(engine)
+    finally:
+        engine.dispose()
+    progress(f"schema {before or 'none'} -> {after}")
+    return manifest
+
+
+def _refuse_sqlite_in_use(file: Path, force: bool) -> None:
+    if file.exists() and file.stat().st_size > 0 and not force:
+        raise CentralRefused(
+            f"{file} đã có dữ liệu; dừng muontra central rồi thêm --force "
+            "(tệp cũ được đổi tên sang một bên)",
+            f"{file} already holds data; stop muontra central and add --force "
+            "(the old file is renamed aside)",
+        )
+
+
+def _refuse_pg_in_use(url: str, force: bool) -> None:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            others = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+            tables = connection.execute(
+                text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    if force:
+        return
+    if others:
+        raise CentralRefused(
+            f"{others} kết nối khác đang dùng cơ sở dữ liệu (muontra central đang chạy?); "
+            "hãy dừng chúng, hoặc thêm --force",
+            f"{others} other connections use the database (is muontra central running?); "
+            "stop them, or add --force",
+        )
+    if tables:
+        raise CentralRefused(
+            "Cơ sở dữ liệu đã có bảng; thêm --force để thay nội dung của nó",
+            "the database already has tables; add --force to replace its contents",
+        )
+
+
+def _put_sqlite(restored: Path, file: Path, now: datetime) -> None:
+    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    file.parent.mkdir(parents=True, exist_ok=True)
+    if file.exists():
+        for suffix in ("", "-wal", "-shm"):
+            old = file.with_name(file.name + suffix)
+            if old.exists():
+                old.rename(old.with_name(f"{file.name}.before-restore-{stamp}{suffix}"))
+    placed = file.with_name(f".{file.name}.restoring")
+    shutil.copyfile(restored, placed)
+    placed.chmod(0o600)
+    placed.rename(file)
+
+
+def _pg_restore(database: Database, dump: Path, *, clean: bool) -> None:
+    url, env = database.libpq()
+    options = ["--clean", "--if-exists"] if clean else []
+    done = subprocess.run(
+        [_pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
+         *options, "--dbname", url, str(dump)],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise CentralRefused(
+            f"pg_restore thất bại: {done.stderr.strip()[-2000:]}",
+            f"pg_restore failed: {done.stderr.strip()[-2000:]}",
+        )
+
+
+# -- the command line (muontra/backup_cli.py and muontra/restore_cli.py call these) --
+
+
+def _say(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def cli_backup(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(args.config)
+        path = backup_central(
+            settings,
+            args.config,
+            args.out or DEFAULT_OUT,
+            datetime.now(UTC),
+            encrypt_to=args.encrypt_to,
+            keep=args.keep,
+            progress=_say,
+        )
+    except CentralRefused as refused:
+        _say(f"muontra backup: {refused.en}")
+        _say(f"muontra backup: {refused.vi}")
+        return 1
+    except (SettingsError, OSError, ValueError) as error:
+        _say(f"muontra backup: {error}")
+        return 1
+    sys.stdout.write(f"{path}\n")
+    return 0
+
+
+def cli_restore(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(args.config)
+        if not args.archive.is_file():
+            _say(f"muontra restore: {args.archive}: no such file")
+            return 1
+        restore_central(
+            args.archive,
+            settings,
+            datetime.now(UTC),
+            identity=args.identity,
+            force=args.force,
+            progress=_say,
+        )
+    except (ArchiveError, CentralRefused) as refused:
+        _say(f"muontra restore: refused: {refused.en}")
+        _say(f"muontra restore: từ chối: {refused.vi}")
+        return 1
+    except (SettingsError, OSError) as error:
+        _say(f"muontra restore: {error}")
+        return 1
+    _say("restored; start muontra central")
+    return 0

@@ -1,0 +1,29 @@
+"""The simulator's SQLite database (see :mod:`engine.db` for how it is opened and locked)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from alembic.config import Config
+from sqlalchemy import Connection
+
+from engine import db
+
+__all__ = ["MIGRATIONS_DIR", "Store", "alembic_config", "head_revision"]
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+class Store(db.SqliteStore):
+    """One simulator database. Create it with :meth:`open`."""
+
+    MIGRATIONS: ClassVar[Path] = MIGRATIONS_DIR
+
+
+def alembic_config(connection: Connection | None = None, url: str | None = None) -> Config:
+    return db.alembic_config(MIGRATIONS_DIR, connection, url)
+
+
+def head_revision() -> str | None:
+    return db.head_revision(MIGRATIONS_DIR)

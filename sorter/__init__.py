@@ -1,0 +1,1 @@
+"""The return machine with sorting bins: the role `sorter`."""
