@@ -34,8 +34,8 @@ DROP = [
 WAIT = 60.0
 
 
-def _start(directory: Path, port: int) -> tuple[subprocess.Popen[bytes], ApiClient]:
-    config, socket = sorter_config(directory, port, {"rate": 4.0})
+def _start(directory: Path, port: int, rate: float) -> tuple[subprocess.Popen[bytes], ApiClient]:
+    config, socket = sorter_config(directory, port, {"rate": rate})
     log = open(directory / "sorter.log", "ab")  # noqa: SIM115 - lives with the process
     process = subprocess.Popen(
         [sys.executable, "-m", "scenario.sorter_child", "--config", str(config)],
@@ -58,8 +58,10 @@ def _both(text: Any) -> str:
     return f"{text['vi']} / {text['en']}" if isinstance(text, dict) else ""
 
 
-def play_sorter(out: TextIO = sys.stdout, pause: float = 0.0) -> int:
-    """Play the drop; returns 0 when every item was told and landed where it was told."""
+def play_sorter(out: TextIO = sys.stdout, pause: float = 0.0, rate: float = 4.0) -> int:
+    """Play the drop; returns 0 when every item was told and landed where it was told.
+
+    ``rate``: simulated belt seconds per real second (4: the demo is quick to watch)."""
 
     def say(text: str = "") -> None:
         print(text, file=out, flush=True)
@@ -67,8 +69,8 @@ def play_sorter(out: TextIO = sys.stdout, pause: float = 0.0) -> int:
     directory = Path(tempfile.mkdtemp(prefix="muontra-demo-sorter-"))
     with running_simulator(directory / "ils.sqlite", 40, 1) as (sim, _store):
         say("\n══ Máy trả sách có phân loại / Return machine with sorting bins")
-        say(f"ILS simulator on 127.0.0.1:{sim.port}; belt 0.5 m/s shown at 4x speed")
-        process, client = _start(directory, sim.port)
+        say(f"ILS simulator on 127.0.0.1:{sim.port}; belt 0.5 m/s shown at {rate:g}x speed")
+        process, client = _start(directory, sim.port, rate)
         try:
             client.subscribe()
             say("\n── A patron puts seven items in, one after the other:")

@@ -7,6 +7,7 @@ takes the device."""
 from __future__ import annotations
 
 import json
+import re
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,13 +38,18 @@ def security(bus: EventBus, threat: str) -> list[dict[str, Any]]:
     return [e for e in bus.history() if e["event"] == "security" and e["threat"] == threat]
 
 
+def point_ils_at(path: Path, url: str) -> None:
+    """Set the [ils] url of the config at ``path``: exactly one line is replaced, or the test
+    fails here (a silent miss once left every test below talking to the harness's port 1)."""
+    text, replaced = re.subn(r'(?m)^url = "sip2://[^"]*"$', f'url = "{url}"', path.read_text())
+    assert replaced == 1, f"{path} has {replaced} [ils] url lines, not 1"
+    path.write_text(text)
+
+
 def kiosk_on(tmp_path: Path, url: str) -> Kiosk:
     """A kiosk whose [ils] url is ``url`` (the harness's file otherwise)."""
     path = write_config(tmp_path, 1)
-    text = path.read_text().replace(
-        'url = "sip2://127.0.0.1:1?institution=MUONTRA&timeout=2"', f'url = "{url}"'
-    )
-    path.write_text(text)
+    point_ils_at(path, url)
     return Kiosk(path)
 
 
@@ -195,11 +201,7 @@ def test_muontra_kiosk_reports_a_login_refused_at_its_start(
 
     with running_sim(accounts=ACCOUNTS) as sim:
         path = device_config(tmp_path, broker)
-        text = path.read_text().replace(
-            'url = "sip2://127.0.0.1:1?institution=MUONTRA&timeout=2"',
-            f'url = "sip2://kiosk:wrong@127.0.0.1:{sim.port}?institution=MUONTRA&timeout=2"',
-        )
-        path.write_text(text)
+        point_ils_at(path, f"sip2://kiosk:wrong@127.0.0.1:{sim.port}?institution=MUONTRA&timeout=2")
         watcher = Watcher(broker, ["muontra/v1/VN-HN0001/kiosk-01/events/security"])
         env = {"MUONTRA_TEST_SITE_KEY": SITE_KEY, PASSWORD_ENV: "kiosk-secret"}
         kiosk = KioskProcess(path, tmp_path / "kiosk.sock", env)
