@@ -265,7 +265,7 @@ def central_rate(port: int, url: str, n: int, seconds: int, processes: int) -> f
     deadline = time.monotonic() + 120
     while sum(i.counters.received for i in ingests) < total and time.monotonic() < deadline:
         time.sleep(0.05)
-    while any(not i._queue.empty() for i in ingests) and time.monotonic() < deadline:
+    while any(i.pending() for i in ingests) and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.3)
     for ingest in ingests:

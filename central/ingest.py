@@ -20,6 +20,12 @@ storing a state is idempotent anyway (an older one never overwrites a newer).
 
 Hostile input never stops ingest: a message that does not fit the schema is
 counted, logged without its payload, acknowledged and dropped.
+
+A gate alarm does not queue behind the fleet's telemetry: it goes through its own
+lane, a second writer that stores it at once in its own transaction (staff must hear
+of an item walking out while it is still at the door), however many telemetry rows
+the main writer has in hand or is committing. Acknowledgements may then leave in
+another order than the messages came; brokers match them by packet id.
 """
 
 from __future__ import annotations
@@ -57,6 +63,8 @@ BATCH_WAIT = 0.02
 """Seconds the writer waits for more messages before it stores a short batch."""
 RETRY_WAIT = (0.2, 5.0)
 """First and longest wait before storing a batch again after a database error."""
+URGENT_KINDS = frozenset({"alarm"})
+"""Event kinds stored through the urgent lane (their topics end in ``/events/<kind>``)."""
 _LOG_EVERY = 1000
 
 
@@ -110,10 +118,17 @@ class Ingest:
         self._clock = clock
         self._listeners = list(listeners)
         self._queue: queue.Queue[_Received] = queue.Queue()
+        self._urgent: queue.Queue[_Received] = queue.Queue()
+        self._urgent_suffixes = tuple(f"/{Channel.EVENTS}/{kind}" for kind in URGENT_KINDS)
+        self._counting = threading.Lock()  # two writers add to the counters
         self._stop = threading.Event()
         self._subscribed = threading.Condition()
         self._subscriptions = 0
-        self._writer = threading.Thread(target=self._write_loop, name="central-writer", daemon=True)
+        lanes = (("central-writer", self._queue, BATCH_WAIT), ("central-urgent", self._urgent, 0.0))
+        self._writers = [
+            threading.Thread(target=self._write_loop, args=(lane, wait), name=name, daemon=True)
+            for name, lane, wait in lanes
+        ]
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=settings.client_id,
@@ -143,7 +158,8 @@ class Ingest:
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = self.settings.session_expiry_s
         properties.ReceiveMaximum = min(65535, BATCH * 2)
-        self._writer.start()
+        for writer in self._writers:
+            writer.start()
         self.client.connect_async(
             self.settings.host,
             self.settings.port,
@@ -161,8 +177,9 @@ class Ingest:
     def stop(self) -> None:
         """Disconnect, keeping the session: what arrives meanwhile waits at the broker."""
         self._stop.set()
-        if self._writer.is_alive():
-            self._writer.join(10)
+        for writer in self._writers:
+            if writer.is_alive():
+                writer.join(10)
         self.client.disconnect()
         # paho 2.1's loop_stop can raise AttributeError when its thread ends between its
         # check and its join (engine.mqtt.paho_loop tells the story; central may not
@@ -201,36 +218,42 @@ class Ingest:
             log.warning("central: lost the broker (%s); reconnecting", reason)
 
     def _on_message(self, _c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
-        self.counters.received += 1
-        self._queue.put(_Received(message.topic, bytes(message.payload), message.mid, message.qos))
+        self.counters.received += 1  # paho's one network thread: no lock needed
+        lane = self._urgent if message.topic.endswith(self._urgent_suffixes) else self._queue
+        lane.put(_Received(message.topic, bytes(message.payload), message.mid, message.qos))
+
+    def pending(self) -> int:
+        """Messages received and not yet handed to the store (both lanes)."""
+        return self._queue.qsize() + self._urgent.qsize()
 
     # --- the writer thread -------------------------------------------------------------------
 
-    def _take_batch(self) -> list[_Received]:
+    @staticmethod
+    def _take_batch(lane: queue.Queue[_Received], wait: float) -> list[_Received]:
+        """The next batch from ``lane``: what comes within ``wait`` s of the first message."""
         try:
-            first = self._queue.get(timeout=0.2)
+            first = lane.get(timeout=0.2)
         except queue.Empty:
             return []
         batch = [first]
-        deadline = time.monotonic() + BATCH_WAIT
+        deadline = time.monotonic() + wait
         while len(batch) < BATCH:
             left = deadline - time.monotonic()
             try:
-                batch.append(
-                    self._queue.get(timeout=max(left, 0)) if left > 0 else self._queue.get_nowait()
-                )
+                batch.append(lane.get(timeout=left) if left > 0 else lane.get_nowait())
             except queue.Empty:
                 break
         return batch
 
-    def _write_loop(self) -> None:
+    def _write_loop(self, lane: queue.Queue[_Received], wait: float) -> None:
         while not self._stop.is_set():
-            batch = self._take_batch()
+            batch = self._take_batch(lane, wait)
             if batch:
                 self._handle(batch)
 
     def _reject(self, item: _Received, why: str) -> None:
-        self.counters.rejected += 1
+        with self._counting:
+            self.counters.rejected += 1
         if self.counters.rejected <= 10 or self.counters.rejected % _LOG_EVERY == 0:
             # The topic names only a site and a device; the payload may hold anything.
             log.warning(
@@ -255,14 +278,16 @@ class Ingest:
             except OperationalError as error:
                 # The database is away or we lost a deadlock: the same batch again, later.
                 # Nothing is acknowledged meanwhile, so nothing is lost if we die here.
-                self.counters.db_errors += 1
+                with self._counting:
+                    self.counters.db_errors += 1
                 log.warning("central: database error, retrying in %.1f s: %s", wait, error.orig)
                 if self._stop.wait(wait):
                     return
                 wait = min(wait * 2, RETRY_WAIT[1])
             except (DBAPIError, SQLAlchemyError) as error:
                 # Not transient: find the message the database refuses, store the rest.
-                self.counters.db_errors += 1
+                with self._counting:
+                    self.counters.db_errors += 1
                 log.warning("central: batch refused (%s); storing one by one", type(error).__name__)
                 good = self._one_by_one(good)
         for item in batch:
@@ -286,8 +311,9 @@ class Ingest:
     def _store(self, messages: list[Incoming]) -> None:
         with self._sessions() as session, session.begin():
             result = store_batch(session, messages, self._clock)
-        self.counters.stored += len(result.events_new)
-        self.counters.duplicates += result.duplicates
+        with self._counting:
+            self.counters.stored += len(result.events_new)
+            self.counters.duplicates += result.duplicates
         for listener in self._listeners:
             try:
                 listener(result)

@@ -166,6 +166,54 @@ def test_the_stream_is_stored_and_hostile_payloads_do_not_stop_it(
     _wait(lambda: _device(engine).queues == {"outbox": 3}, "the telemetry")
 
 
+class HoldingCheckouts:
+    """A listener that holds the writer which stored a checkout (after its commit) until
+    released, and notes when an alarm has been stored."""
+
+    def __init__(self) -> None:
+        self.holding = threading.Event()
+        self.release = threading.Event()
+        self.alarm = threading.Event()
+
+    def __call__(self, result: StoreResult) -> None:
+        kinds = {e.kind for e in result.events_new}
+        if "alarm" in kinds:
+            self.alarm.set()
+        if "checkout" in kinds:
+            self.holding.set()
+            self.release.wait(60)
+
+
+def test_a_gate_alarm_is_stored_while_the_writer_is_busy_with_the_rest(
+    engine: Engine, central_broker: CentralBroker, publisher: Publisher
+) -> None:
+    """The main writer is held inside a batch of checkouts with telemetry queued behind it:
+    an alarm is stored meanwhile, through its own lane, and nothing else is lost."""
+    listener = HoldingCheckouts()
+    ingest = Ingest(mqtt_settings(central_broker, "central-1"), engine, listeners=[listener])
+    ingest.start()
+    sent = []
+    try:
+        assert ingest.wait_subscribed(20)
+        for n in range(20):
+            pair = event("checkout", T0 + timedelta(seconds=n), success=True, item_id=f"30{n:08d}")
+            sent.append(pair)
+            publisher.send(pair)
+        assert listener.holding.wait(30), "the checkouts were not stored"
+        for n in range(50):
+            publisher.send(telemetry(T0 + timedelta(seconds=30 + n)))
+        alarm = event("alarm", T0 + timedelta(seconds=90), device="gate-01", item_id="3000000002")
+        sent.append(alarm)
+        publisher.send(alarm)
+        # The writer that holds the checkouts is still held: only the alarm's lane can store it.
+        assert listener.alarm.wait(30), "the alarm waited behind the other messages"
+    finally:
+        listener.release.set()
+        _wait(lambda: ingest.pending() == 0, "the queued telemetry")
+        ingest.stop()
+    assert set(_events(engine)) == _ids(sent)
+
+
 def _device(engine: Engine) -> Device:
     with Session(engine) as session:
         return session.scalars(select(Device)).one()
