@@ -50,7 +50,7 @@ DEFAULTS: dict[str, Any] = {
     "owners": [],
     "policy": "afi",
     "timing": 0,
-    "ils_timeout": 2,
+    "ils_timeout": 5,  # s; 2 s was once too short for an answer on a loaded test machine
     "crash_at": "",
     "pad": "",  # the pad reader's URL; empty: a sim:// pad kept in the data directory
     "profile": "",  # the kiosk's SIP2 dialect profile (generic, koha, …); empty: the default
