@@ -89,6 +89,16 @@ def _write_marker(staging: Path, data_dir: Path, aside: Path) -> None:
     sync_directory(staging)
 
 
+def _free(path: Path) -> Path:
+    """``path``, or ``path-2``, ``-3``…: two restores in one second (one finishing what a
+    killed one began) must not put the old data onto each other's."""
+    found, n = path, 1
+    while found.exists():
+        n += 1
+        found = path.with_name(f"{path.name}-{n}")
+    return found
+
+
 def _set_aside(old: Path, aside: Path) -> Path | None:
     """The old data renamed to ``aside``; an empty folder (one made for the restore, a
     systemd StateDirectory) is removed instead. Returns where the data went."""
@@ -104,6 +114,7 @@ def put_in_place(staging: Path, data_dir: Path, aside: Path) -> Path | None:
     ``aside`` when data was kept there."""
     restored = staging / "data"
     sync_tree(restored)
+    aside = _free(aside)
     _write_marker(staging, data_dir, aside)
     parent = data_dir.parent
     if not data_dir.exists():
@@ -160,7 +171,7 @@ def finish_or_roll_back(
     kept: Path | None = None
     if old is not None and aside is not None and _inode(restored) == old:
         # Exchanged: the restored data is in place, the old data waits in staging.
-        kept = _set_aside(restored, aside)
+        kept = _set_aside(restored, _free(aside))
         finished = True
     elif old is not None and aside is not None and not data_dir.exists() and _inode(aside) == old:
         # Two renames, killed between them: the old data is aside, the restored not in.
