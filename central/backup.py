@@ -147,8 +147,8 @@ def backup_central(
 ) -> Path:
     database = Database(make_url(settings.database.resolved_url()))
     out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with _folder_lock(out_dir, progress):
-        for leftover in _clean_leftovers(out_dir):
+    with _folder_lock(out_dir, progress) as locked:
+        for leftover in _clean_leftovers(out_dir) if locked else ():
             progress(f"removed {leftover.name}, left by a backup that was killed")
         return _backup_locked(
             settings,
@@ -241,7 +241,7 @@ _PARTIAL = re.compile(rf"^\.muontra-{NAME}-\d{{8}}T\d{{6}}Z\.tar(\.age)?\.partia
 
 
 @contextlib.contextmanager
-def _folder_lock(out_dir: Path, progress: Callable[[str], None]) -> Iterator[None]:
+def _folder_lock(out_dir: Path, progress: Callable[[str], None]) -> Iterator[bool]:
     """One backup into ``out_dir`` at a time, so a run may take a partial file it finds
     for a dead run's (the device backup locks the same folder the same way)."""
     fd = os.open(out_dir, os.O_RDONLY | os.O_DIRECTORY)
@@ -251,7 +251,11 @@ def _folder_lock(out_dir: Path, progress: Callable[[str], None]) -> Iterator[Non
         except BlockingIOError:
             progress(f"waiting for another backup into {out_dir} to end")
             fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
+        except OSError:  # a share without locks: back up, but touch no one's files
+            progress(f"{out_dir} cannot be locked: leftovers of killed backups are kept")
+            yield False
+            return
+        yield True
     finally:
         os.close(fd)
 

@@ -125,8 +125,8 @@ def backup_device(
     encrypted = encrypt_to is not None
     name = archive_name(config.device.id, now, encrypted=encrypted)
     target = out_dir / name
-    with _folder_lock(out_dir, progress):
-        for leftover in clean_leftovers(out_dir, config.device.id):
+    with _folder_lock(out_dir, progress) as locked:
+        for leftover in clean_leftovers(out_dir, config.device.id) if locked else ():
             progress(f"removed {leftover.name}, left by a backup that was killed")
         if target.exists():
             raise FileExistsError(f"{target} exists; not overwritten")
@@ -164,7 +164,7 @@ _STAGING_PREFIX = ".muontra-backup-"
 
 
 @contextlib.contextmanager
-def _folder_lock(out_dir: Path, progress: Callable[[str], None]) -> Iterator[None]:
+def _folder_lock(out_dir: Path, progress: Callable[[str], None]) -> Iterator[bool]:
     """One backup into ``out_dir`` at a time (a timer's and a person's): the lock is
     what lets a run take a partial file for a dead run's leftover. Taken on the folder
     itself, so no lock file sits among the archives."""
@@ -175,7 +175,11 @@ def _folder_lock(out_dir: Path, progress: Callable[[str], None]) -> Iterator[Non
         except BlockingIOError:
             progress(f"waiting for another backup into {out_dir} to end")
             fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
+        except OSError:  # a share without locks: back up, but touch no one's files
+            progress(f"{out_dir} cannot be locked: leftovers of killed backups are kept")
+            yield False
+            return
+        yield True
     finally:
         os.close(fd)  # closing releases the lock (a killed run's goes with its process)
 
