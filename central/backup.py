@@ -7,20 +7,31 @@ database at one commit while the service goes on writing); PostgreSQL with
 The archive format is the device backup's (protocols.backup.archive). Central may
 not import the engine (import-linter), so the few lines that run ``age`` and take
 an SQLite snapshot are written here a second time rather than shared.
+
+As on a device, a kill at any moment leaves every dated archive whole (written under
+a hidden partial name, synced, renamed, the folder synced; rotation after that and
+never of the archive just written; a killed run's leftovers removed by the next).
+A restore is refused while central runs: its API answers, or another process has
+the SQLite database open (SQLite holds a lock on its ``-shm`` file for as long as a
+connection is open), or, on PostgreSQL, other connections use the database.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import glob
 import os
+import re
 import shutil
+import socket
 import sqlite3
+import struct
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,7 +55,7 @@ from protocols.backup.archive import (
     write_archive,
 )
 
-__all__ = ["CentralRefused", "backup_central", "restore_central"]
+__all__ = ["CentralRefused", "backup_central", "central_running", "restore_central"]
 
 NAME = "central"
 SQLITE_MEMBER = "data/central.sqlite"
@@ -136,6 +147,32 @@ def backup_central(
 ) -> Path:
     database = Database(make_url(settings.database.resolved_url()))
     out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with _folder_lock(out_dir, progress) as locked:
+        for leftover in _clean_leftovers(out_dir) if locked else ():
+            progress(f"removed {leftover.name}, left by a backup that was killed")
+        return _backup_locked(
+            settings,
+            database,
+            config_path=config_path,
+            out_dir=out_dir,
+            now=now,
+            encrypt_to=encrypt_to,
+            keep=keep,
+            progress=progress,
+        )
+
+
+def _backup_locked(
+    settings: CentralSettings,
+    database: Database,
+    *,
+    config_path: Path,
+    out_dir: Path,
+    now: datetime,
+    encrypt_to: str | None,
+    keep: int | None,
+    progress: Callable[[str], None],
+) -> Path:
     target = out_dir / archive_name(NAME, now, encrypted=encrypt_to is not None)
     if target.exists():
         raise FileExistsError(f"{target} exists; not overwritten")
@@ -144,7 +181,7 @@ def backup_central(
         schema = _revision(engine)
     finally:
         engine.dispose()
-    with tempfile.TemporaryDirectory(prefix=".muontra-backup-", dir=out_dir) as staging_dir:
+    with tempfile.TemporaryDirectory(prefix=_STAGING, dir=out_dir) as staging_dir:
         staging = Path(staging_dir)
         (staging / "data").mkdir()
         (staging / "config").mkdir()
@@ -195,8 +232,66 @@ def backup_central(
         _write(manifest, staging, target, encrypt_to)
     progress(f"wrote {target} ({target.stat().st_size} bytes)")
     if keep:
-        _rotate(out_dir, keep, progress)
+        _rotate(out_dir, keep, target, progress)
     return target
+
+
+_STAGING = f".muontra-backup-{NAME}~"
+_PARTIAL = re.compile(rf"^\.muontra-{NAME}-\d{{8}}T\d{{6}}Z\.tar(\.age)?\.partial$")
+
+
+@contextlib.contextmanager
+def _folder_lock(out_dir: Path, progress: Callable[[str], None]) -> Iterator[bool]:
+    """One backup into ``out_dir`` at a time, so a run may take a partial file it finds
+    for a dead run's (the device backup locks the same folder the same way)."""
+    fd = os.open(out_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            progress(f"waiting for another backup into {out_dir} to end")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # a share without locks: back up, but touch no one's files
+            progress(f"{out_dir} cannot be locked: leftovers of killed backups are kept")
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+def _clean_leftovers(out_dir: Path) -> list[Path]:
+    removed = []
+    for path in sorted(out_dir.iterdir()):
+        if path.is_symlink():
+            continue
+        if _PARTIAL.match(path.name) and path.is_file():
+            path.unlink()
+        elif path.name.startswith(_STAGING) and path.is_dir():
+            shutil.rmtree(path)
+        else:
+            continue
+        removed.append(path)
+    if removed:
+        _sync_dir(out_dir)
+    return removed
+
+
+def _sync_dir(folder: Path) -> None:
+    """A rename or new name in ``folder`` on disk (it survives a power cut)."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _write(manifest: Manifest, staging: Path, target: Path, encrypt_to: str | None) -> None:
@@ -209,6 +304,7 @@ def _write(manifest: Manifest, staging: Path, target: Path, encrypt_to: str | No
             fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as out:
                 write_archive(out, manifest, open_member)
+                out.flush()
                 os.fsync(out.fileno())
         else:
             how = ["-R", encrypt_to] if Path(encrypt_to).is_file() else ["-r", encrypt_to]
@@ -225,7 +321,9 @@ def _write(manifest: Manifest, staging: Path, target: Path, encrypt_to: str | No
             if process.wait() != 0:
                 raise CentralRefused(f"age: {complaint}", f"age could not encrypt: {complaint}")
             partial.chmod(0o600)
+            _sync_file(partial)
         partial.rename(target)
+        _sync_dir(target.parent)
     finally:
         partial.unlink(missing_ok=True)
 
@@ -237,16 +335,21 @@ def _age() -> str:
     return found
 
 
-def _rotate(out_dir: Path, keep: int, progress: Callable[[str], None]) -> None:
-    import re
-
+def _rotate(out_dir: Path, keep: int, newest: Path, progress: Callable[[str], None]) -> None:
+    """All but the ``keep`` newest archives removed; ``newest``, just written, is kept
+    whatever its date (a clock set back would date it before the others)."""
     stamped = re.compile(rf"^muontra-{NAME}-(\d{{8}}T\d{{6}}Z)\.tar(\.age)?$")
     mine = sorted(
-        ((m[1], p.name, p) for p in out_dir.iterdir() if (m := stamped.match(p.name))),
+        (
+            (m[1], p.name, p)
+            for p in out_dir.iterdir()
+            if (m := stamped.match(p.name)) and p != newest
+        ),
         reverse=True,
     )
-    for _stamp, _name, path in mine[max(keep, 1) :]:
+    for _stamp, _name, path in mine[max(keep, 1) - 1 :]:
         path.unlink()
+        _sync_dir(out_dir)
         progress(f"rotated out {path.name}")
 
 
@@ -326,6 +429,14 @@ def restore_central(
     """Verify ``archive`` whole, then load it into the configured database and migrate."""
     database = Database(make_url(settings.database.resolved_url()))
     url = database.url.render_as_string(hide_password=False)
+    running = central_running(settings, database)
+    if running is not None and not force:
+        raise CentralRefused(
+            f"muontra central đang chạy ({running[0]}): hãy dừng nó trước "
+            "(systemctl stop muontra-central), hoặc thêm --force",
+            f"muontra central is running ({running[1]}): stop it first "
+            "(systemctl stop muontra-central), or add --force",
+        )
     if database.is_sqlite:
         _refuse_sqlite_in_use(database.file, force)
     else:
@@ -357,6 +468,56 @@ def restore_central(
         engine.dispose()
     progress(f"schema {before or 'none'} -> {after}")
     return manifest
+
+
+def central_running(settings: CentralSettings, database: Database) -> tuple[str, str] | None:
+    """Why central looks alive, in Vietnamese and English; None when nothing says so.
+    (On PostgreSQL the other connections to the database say it later.)"""
+    api = settings.api
+    if api.enabled and api.port and _answers(api.host, api.port):
+        return (
+            f"API của nó trả lời trên {api.host}:{api.port}",
+            f"its API answers on {api.host}:{api.port}",
+        )
+    if database.is_sqlite and _sqlite_open_elsewhere(database.file):
+        return (
+            f"một tiến trình khác đang mở {database.file}",
+            f"another process has {database.file} open",
+        )
+    return None
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+_FLOCK = "hhqqi"  # struct flock on Linux: type, whence, start, len, pid (padded to 32)
+_SHM_DMS_BYTE = 128
+"""SQLite's "dead man switch" byte in a WAL database's -shm file: every connection
+with the database open holds a shared lock on it (os_unix.c, UNIX_SHM_DMS)."""
+
+
+def _sqlite_open_elsewhere(file: Path) -> bool:
+    """Whether another process holds the database open in WAL mode (central's does).
+    Only asks the kernel (F_GETLK): taking the lock, even for a moment, could stall
+    a central that is starting."""
+    try:
+        fd = os.open(file.with_name(file.name + "-shm"), os.O_RDONLY)
+    except OSError:
+        return False  # no -shm: no connection is open (the last one removes it)
+    try:
+        query = struct.pack(_FLOCK, fcntl.F_WRLCK, os.SEEK_SET, _SHM_DMS_BYTE, 1, 0)
+        answer = fcntl.fcntl(fd, fcntl.F_GETLK, query.ljust(32, b"\0"))
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    lock_type = struct.unpack(_FLOCK, answer[: struct.calcsize(_FLOCK)])[0]
+    return bool(lock_type != fcntl.F_UNLCK)
 
 
 def _refuse_sqlite_in_use(file: Path, force: bool) -> None:
@@ -401,17 +562,22 @@ def _refuse_pg_in_use(url: str, force: bool) -> None:
 
 
 def _put_sqlite(restored: Path, file: Path, now: datetime) -> None:
+    """The restored file in place: copied beside it and synced first, so the moment
+    without a database file is two renames long; a kill in it leaves the old file aside
+    (``.before-restore-…``) and the restored one whole, and a rerun puts it in place."""
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
     file.parent.mkdir(parents=True, exist_ok=True)
+    placed = file.with_name(f".{file.name}.restoring")
+    shutil.copyfile(restored, placed)
+    placed.chmod(0o600)
+    _sync_file(placed)
     if file.exists():
         for suffix in ("", "-wal", "-shm"):
             old = file.with_name(file.name + suffix)
             if old.exists():
                 old.rename(old.with_name(f"{file.name}.before-restore-{stamp}{suffix}"))
-    placed = file.with_name(f".{file.name}.restoring")
-    shutil.copyfile(restored, placed)
-    placed.chmod(0o600)
     placed.rename(file)
+    _sync_dir(file.parent)
 
 
 def _pg_restore(database: Database, dump: Path, *, clean: bool) -> None:

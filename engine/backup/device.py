@@ -11,11 +11,19 @@ are copied with SQLite's online backup API while the service runs; other files
 Secrets — the keys in ``data_dir`` (``*.key``) and the files the config names for
 passwords and keys — go into the archive only when it is encrypted; otherwise the
 manifest lists them as omitted and the command says so.
+
+A kill or power cut at any moment leaves every archive already there whole: the
+new one is written under a hidden ``.partial`` name, synced with its folder, and
+only then renamed to its dated name (the only names restore and rotation take);
+rotation runs after that and never removes the archive just written. What a killed
+run left (its partial file, its staging folder) the next run removes, under a lock
+so two runs never clean up after each other while both are alive.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import re
@@ -30,7 +38,9 @@ from typing import IO
 
 from engine.backup import age
 from engine.backup.sqlite_copy import alembic_revision, is_sqlite, snapshot
+from engine.circulation.crash import crash_point
 from engine.config import DeviceConfig
+from engine.private_files import sync_directory
 from protocols.backup.archive import (
     Entry,
     Manifest,
@@ -115,33 +125,83 @@ def backup_device(
     encrypted = encrypt_to is not None
     name = archive_name(config.device.id, now, encrypted=encrypted)
     target = out_dir / name
-    if target.exists():
-        raise FileExistsError(f"{target} exists; not overwritten")
-    with tempfile.TemporaryDirectory(prefix=".muontra-backup-", dir=out_dir) as staging_dir:
-        staging = Path(staging_dir)
-        sources, omitted, schemas = _stage(config, config_path, staging, encrypted, progress)
-        entries: list[Entry] = []
-        for member in sources:
-            with (staging / member).open("rb") as stream:
-                entries.append(entry_for(member, stream))
-        manifest = Manifest(
-            kind="device",
-            device=config.device.id,
-            role=str(config.device.role),
-            site=config.device.site,
-            created=now,
-            software=software_version(),
-            schemas=schemas,
-            files=tuple(entries),
-            omitted=tuple(omitted),
-            encrypted=encrypted,
-        )
-        _write(manifest, staging, target, encrypt_to)
-    progress(f"wrote {target} ({target.stat().st_size} bytes, {len(entries)} files)")
-    removed = rotate(out_dir, config.device.id, keep) if keep else ()
+    with _folder_lock(out_dir, progress) as locked:
+        for leftover in clean_leftovers(out_dir, config.device.id) if locked else ():
+            progress(f"removed {leftover.name}, left by a backup that was killed")
+        if target.exists():
+            raise FileExistsError(f"{target} exists; not overwritten")
+        with tempfile.TemporaryDirectory(
+            prefix=f"{_STAGING_PREFIX}{config.device.id}~", dir=out_dir
+        ) as staging_dir:
+            staging = Path(staging_dir)
+            sources, omitted, schemas = _stage(config, config_path, staging, encrypted, progress)
+            entries: list[Entry] = []
+            for member in sources:
+                with (staging / member).open("rb") as stream:
+                    entries.append(entry_for(member, stream))
+            manifest = Manifest(
+                kind="device",
+                device=config.device.id,
+                role=str(config.device.role),
+                site=config.device.site,
+                created=now,
+                software=software_version(),
+                schemas=schemas,
+                files=tuple(entries),
+                omitted=tuple(omitted),
+                encrypted=encrypted,
+            )
+            _write(manifest, staging, target, encrypt_to)
+        progress(f"wrote {target} ({target.stat().st_size} bytes, {len(entries)} files)")
+        # Only now that the new archive's name is on disk may an older one go.
+        removed = rotate(out_dir, config.device.id, keep, newest=target) if keep else ()
     for path in removed:
         progress(f"rotated out {path.name}")
     return BackupResult(target, manifest, removed)
+
+
+_STAGING_PREFIX = ".muontra-backup-"
+
+
+@contextlib.contextmanager
+def _folder_lock(out_dir: Path, progress: Callable[[str], None]) -> Iterator[bool]:
+    """One backup into ``out_dir`` at a time (a timer's and a person's): the lock is
+    what lets a run take a partial file for a dead run's leftover. Taken on the folder
+    itself, so no lock file sits among the archives."""
+    fd = os.open(out_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            progress(f"waiting for another backup into {out_dir} to end")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # a share without locks: back up, but touch no one's files
+            progress(f"{out_dir} cannot be locked: leftovers of killed backups are kept")
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # closing releases the lock (a killed run's goes with its process)
+
+
+def clean_leftovers(out_dir: Path, device: str) -> list[Path]:
+    """Remove the partial archives and staging folders of killed runs of ``device``.
+    Call with the folder's lock held: then no living run owns them."""
+    mine = re.escape(device)
+    partial = re.compile(rf"^\.muontra-{mine}-\d{{8}}T\d{{6}}Z\.tar(\.age)?\.partial$")
+    staging = re.compile(rf"^{re.escape(_STAGING_PREFIX)}{mine}~[a-z0-9_]+$")
+    removed = []
+    for path in sorted(out_dir.iterdir()):
+        if partial.match(path.name) and path.is_file() and not path.is_symlink():
+            path.unlink()
+        elif staging.match(path.name) and path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            continue
+        removed.append(path)
+    if removed:
+        sync_directory(out_dir)
+    return removed
 
 
 def _stage(
@@ -199,47 +259,77 @@ def _stage(
 
 
 def _write(manifest: Manifest, staging: Path, target: Path, encrypt_to: str | None) -> None:
+    """The archive under a hidden partial name, synced, then renamed to ``target`` and
+    the folder synced: after a cut, ``target`` is either absent or whole."""
+    flushing: list[IO[bytes]] = []
+
     def open_member(entry: Entry) -> IO[bytes]:
+        if entry is not manifest.files[0]:
+            # Test hook: killed with the manifest and the first files on disk.
+            for stream in flushing:
+                stream.flush()
+            crash_point("backup:archive_partial")
         return (staging / entry.name).open("rb")
 
     partial = target.with_name(f".{target.name}.partial")
+    if encrypt_to is None:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            flushing.append(out)
+            write_archive(out, manifest, open_member)
+            out.flush()
+            os.fsync(out.fileno())
+    else:
+        process = age.encrypting(encrypt_to, partial)
+        assert process.stdin is not None
+        flushing.append(process.stdin)
+        # age stopped reading: its own complaint says why, below
+        with contextlib.suppress(BrokenPipeError):
+            write_archive(process.stdin, manifest, open_member)
+        problem = age.finish(process, process.stdin)
+        if problem is not None:
+            partial.unlink(missing_ok=True)
+            raise RuntimeError(f"age could not encrypt the backup: {problem}")
+        partial.chmod(0o600)
+        _fsync_file(partial)  # age wrote it; its data must be on disk before the rename
+    crash_point("backup:before_rename")
+    partial.rename(target)
+    sync_directory(target.parent)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
-        if encrypt_to is None:
-            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as out:
-                write_archive(out, manifest, open_member)
-                out.flush()
-                os.fsync(out.fileno())
-        else:
-            process = age.encrypting(encrypt_to, partial)
-            assert process.stdin is not None
-            # age stopped reading: its own complaint says why, below
-            with contextlib.suppress(BrokenPipeError):
-                write_archive(process.stdin, manifest, open_member)
-            problem = age.finish(process, process.stdin)
-            if problem is not None:
-                raise RuntimeError(f"age could not encrypt the backup: {problem}")
-            partial.chmod(0o600)
-        partial.rename(target)
+        os.fsync(fd)
     finally:
-        partial.unlink(missing_ok=True)
+        os.close(fd)
 
 
 _STAMPED = re.compile(r"^muontra-(?P<device>[a-z0-9-]+)-(?P<stamp>\d{8}T\d{6}Z)\.tar(\.age)?$")
 
 
-def rotate(out_dir: Path, device: str, keep: int) -> tuple[Path, ...]:
-    """Remove all but the ``keep`` newest archives of ``device`` in ``out_dir``."""
-    return tuple(_rotate(out_dir, device, keep))
+def rotate(
+    out_dir: Path, device: str, keep: int, *, newest: Path | None = None
+) -> tuple[Path, ...]:
+    """Remove all but the ``keep`` newest archives of ``device`` in ``out_dir``.
+
+    ``newest``, the archive just written, is kept whatever its name says: a clock set
+    back would otherwise date it before the others and rotate the good copy out.
+    Only whole archives have a dated name, so a killed run's partial is never counted.
+    """
+    return tuple(_rotate(out_dir, device, keep, newest))
 
 
-def _rotate(out_dir: Path, device: str, keep: int) -> Iterator[Path]:
+def _rotate(out_dir: Path, device: str, keep: int, newest: Path | None) -> Iterator[Path]:
     mine = []
     for path in out_dir.iterdir():
         match = _STAMPED.match(path.name)
-        if match and match["device"] == device and path.is_file():
+        if match and match["device"] == device and path.is_file() and path != newest:
             mine.append((match["stamp"], path.name, path))
     mine.sort(reverse=True)
-    for _stamp, _name, path in mine[max(keep, 1) :]:
+    room = max(keep, 1) - (1 if newest is not None else 0)
+    for _stamp, _name, path in mine[room:]:
         path.unlink()
+        sync_directory(out_dir)
         yield path
+        crash_point("backup:rotating")  # test hook: killed with some old ones gone

@@ -8,15 +8,21 @@ still answering on the config's API socket is refused (without ``force``), as
 restoring under it would lose what it writes. Databases at an older schema are
 migrated forward with alembic, through the migrations the caller maps to each
 file name (the dispatcher knows the roles' stores; the engine may not).
+
+A kill or power cut at any moment leaves a usable ``data_dir`` (engine/backup/swap.py
+puts the restored one in place); the next restore finishes or rolls back what a
+killed one left, and says so. One restore of a ``data_dir`` runs at a time.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import socket
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +33,8 @@ from sqlalchemy import create_engine
 
 from engine.backup import age
 from engine.backup.sqlite_copy import alembic_revision, is_sqlite
+from engine.backup.swap import MARKER, finish_or_roll_back, put_in_place, staging_dirs
+from engine.circulation.crash import crash_point
 from engine.config import DeviceConfig
 from engine.db import alembic_config
 from protocols.backup.archive import (
@@ -95,23 +103,50 @@ def restore_device(
             f"a service is running on {config.device.api_socket}: stop it first "
             "(systemctl stop muontra-…), or add --force",
         )
-    if _has_data(data_dir) and not force:
-        raise RestoreRefused(
-            f"{data_dir} đã có dữ liệu; thêm --force để đổi tên nó sang một bên rồi khôi phục",
-            f"{data_dir} already holds data; add --force to rename it aside and restore",
-        )
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = data_dir.with_name(f"{data_dir.name}.restoring-{stamp}")
-    staging.mkdir(mode=0o700)
-    try:
-        manifest = _unpack(archive, staging, config, identity, progress)
-        migrated = _migrate(staging / "data", migrations, progress)
-        placed = _place_config(staging, config_out) if config_out is not None else []
-        set_aside = _swap(staging, data_dir, stamp)
-        restored = Restored(manifest, data_dir, set_aside, migrated, placed)
-    finally:
+    with _restore_lock(data_dir):
+        for stale in staging_dirs(data_dir):
+            finish_or_roll_back(stale, data_dir, progress)
+        if _has_data(data_dir) and not force:
+            raise RestoreRefused(
+                f"{data_dir} đã có dữ liệu; thêm --force để đổi tên nó sang một bên rồi khôi phục",
+                f"{data_dir} already holds data; add --force to rename it aside and restore",
+            )
+        staging = data_dir.with_name(f"{data_dir.name}.restoring-{stamp}")
+        staging.mkdir(mode=0o700)
+        try:
+            manifest = _unpack(archive, staging, config, identity, progress)
+            migrated = _migrate(staging / "data", migrations, progress)
+            crash_point("restore:unpacked")  # test hook: all in staging, nothing swapped
+            placed = _place_config(staging, config_out) if config_out is not None else []
+            set_aside = _swap(staging, data_dir, stamp)
+        except BaseException:
+            # Once the marker is written staging may hold the old data (swapped out):
+            # the next restore settles it; before, staging is only a copy.
+            if not (staging / MARKER).exists():
+                shutil.rmtree(staging, ignore_errors=True)
+            raise
         shutil.rmtree(staging, ignore_errors=True)
-    return restored
+    return Restored(manifest, data_dir, set_aside, migrated, placed)
+
+
+@contextlib.contextmanager
+def _restore_lock(data_dir: Path) -> Iterator[None]:
+    """One restore beside ``data_dir`` at a time: the lock is what lets a restore take
+    a staging folder it finds for the leftover of a killed one. Taken on the parent
+    folder itself, so no lock file is left there."""
+    fd = os.open(data_dir.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RestoreRefused(
+                f"Một lần khôi phục khác đang chạy trong {data_dir.parent}",
+                f"another restore is running in {data_dir.parent}",
+            ) from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def _unpack(
@@ -229,17 +264,11 @@ def _swap(staging: Path, data_dir: Path, stamp: str) -> Path | None:
                 target = restored / key.relative_to(keys)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 key.rename(target)
-    set_aside: Path | None = None
     if data_dir.exists():
         _own_like(restored, data_dir)
-        if _has_data(data_dir):
-            set_aside = data_dir.with_name(f"{data_dir.name}.before-restore-{stamp}")
-            data_dir.rename(set_aside)
-        else:
-            data_dir.rmdir()  # an empty folder made for the restore (a StateDirectory)
     restored.chmod(0o700)
-    restored.rename(data_dir)
-    return set_aside
+    aside = data_dir.with_name(f"{data_dir.name}.before-restore-{stamp}")
+    return put_in_place(staging, data_dir, aside)
 
 
 def _own_like(tree: Path, model: Path) -> None:

@@ -4,6 +4,10 @@ the drill, ingest after restore stays idempotent, and the refusals."""
 
 from __future__ import annotations
 
+import shutil
+import socket
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -219,3 +223,88 @@ def test_a_device_archive_is_not_central_s(
     assert main(["restore", str(archive), "--central", "--config", str(config)]) == 1
     assert "the backup of device kiosk-01, not central's" in capsys.readouterr().err
     assert not (tmp_path / "central.db").exists()
+
+
+def restore_child(archive: Path, config: Path, *more: str) -> subprocess.CompletedProcess[str]:
+    """`muontra restore --central` in its own process: a process never sees its own
+    SQLite locks, so central's must be held by another process than the one asking."""
+    return subprocess.run(
+        [sys.executable, "-m", "muontra", "restore", str(archive), "--central",
+         "--config", str(config), *more],
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_sqlite_restore_refuses_while_central_has_the_database_open(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c' / 'central.db'}"
+    config = settings_file(tmp_path, url)
+    running = make_engine(url)  # central, as it runs: its pool keeps a connection open
+    try:
+        migrate(running)
+        store(running, checkouts(2))
+        archive = backup_central(load_settings(config), config, tmp_path / "o", WHEN)
+        refused = restore_child(archive, config)
+        assert refused.returncode == 1, refused.stderr
+        assert f"muontra central is running (another process has {tmp_path / 'c'}" in refused.stderr
+        assert "muontra central đang chạy" in refused.stderr
+        assert snapshot_of(running)["events"] == 2  # untouched
+        assert not list((tmp_path / "c").glob("*.before-restore-*"))
+    finally:
+        running.dispose()
+    # Stopped: what stands in the way now is only the data already there.
+    refused = restore_child(archive, config)
+    assert refused.returncode == 1
+    assert "is running" not in refused.stderr and "already holds data" in refused.stderr
+    done = restore_child(archive, config, "--force")
+    assert done.returncode == 0, done.stderr
+
+
+def test_restore_refuses_while_central_s_api_answers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'c' / 'central.db'}"
+    made = make_engine(url)
+    migrate(made)
+    made.dispose()
+    archive = backup_central(
+        load_settings(settings_file(tmp_path, url)), tmp_path / "central.toml", tmp_path / "o", WHEN
+    )
+    shutil.rmtree(tmp_path / "c")  # a fresh machine: no database in the way
+    with socket.create_server(("127.0.0.1", 0)) as api:  # central's API, listening
+        port = api.getsockname()[1]
+        config = tmp_path / "api.toml"
+        config.write_text(
+            f'[central.database]\nurl = "{url}"\n[central.api]\nenabled = true\nport = {port}\n'
+        )
+        args = ["restore", str(archive), "--central", "--config", str(config)]
+        assert main(args) == 1
+        err = capsys.readouterr().err
+        assert f"muontra central is running (its API answers on 127.0.0.1:{port})" in err
+        assert f"API của nó trả lời trên 127.0.0.1:{port}" in err
+        assert not (tmp_path / "c" / "central.db").exists()
+        assert main([*args, "--force"]) == 0, capsys.readouterr().err
+    assert (tmp_path / "c" / "central.db").is_file()
+
+
+def test_a_killed_backup_s_leftovers_go_and_rotation_keeps_the_new_archive(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'central.db'}"
+    made = make_engine(url)
+    migrate(made)
+    made.dispose()
+    settings = load_settings(settings_file(tmp_path, url))
+    out = tmp_path / "o"
+    later = backup_central(settings, tmp_path / "central.toml", out, WHEN + timedelta(days=30))
+    partial = out / ".muontra-central-20310101T000000Z.tar.partial"
+    partial.write_bytes(b"half an archive")
+    (out / ".muontra-backup-central~dead1234").mkdir()
+    lines: list[str] = []
+    # Dated before the other (a clock set back): it is the one kept all the same.
+    new = backup_central(
+        settings, tmp_path / "central.toml", out, WHEN, keep=1, progress=lines.append
+    )
+    assert f"removed {partial.name}, left by a backup that was killed" in lines
+    assert f"rotated out {later.name}" in lines
+    assert sorted(p.name for p in out.iterdir()) == [new.name]

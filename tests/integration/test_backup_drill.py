@@ -19,7 +19,7 @@ from drivers.sim.field import uid_for
 from engine.circulation.replay import replay_offline
 from engine.ils.client import IlsClient
 from engine.journal.store import Journal
-from ilssim.models import Item, Loan
+from ilssim.models import Item, Loan, Patron
 from ilssim.server import SimServerThread
 from ilssim.store import Store
 from kiosk import core as kiosk_core
@@ -165,3 +165,71 @@ def test_kiosk_restore_drill(
         kiosk.close()
     assert all(done == [] for done in passes)
     assert [loans(store, item) for item in ("B0001", "B0002", "B0003", "B0004")] == [1, 1, 1, 0]
+
+
+def holders(store: Store, barcode: str) -> list[str]:
+    """Who has ``barcode`` on loan in the ILS now."""
+    with store.read() as session:
+        return list(
+            session.scalars(
+                select(Patron.barcode)
+                .join(Loan, Loan.patron_id == Patron.id)
+                .join(Item, Loan.item_id == Item.id)
+                .where(Item.barcode == barcode, Loan.returned_at.is_(None))
+            )
+        )
+
+
+def test_restore_drill_with_another_patron_s_loan_in_the_way(
+    tmp_path: Path,
+    ils: tuple[SimServerThread, Store],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Patron A borrowed B0001 offline; the backup holds that queued loan. Before the
+    restored kiosk replays it, patron B borrows B0001 at the desk. The replay must tell
+    staff, and never check the item out to A over B."""
+    server, store = ils
+    monkeypatch.setattr(Engine, "maintenance_every", 0.05)
+    config = write_config(tmp_path, server.port)
+    data = tmp_path / "data"
+    kiosk = Kiosk(config)
+    kiosk.engine.ils_simulator = server
+    try:
+        ils_goes_down(kiosk)
+        login(kiosk)
+        kiosk.call("sim_place", item_id="B0001")
+        assert final_item(kiosk, "B0001")["outcome"] == "offline_checked_out"
+        kiosk.call("cancel")
+        assert {t.item_id: t.state for t in kiosk.engine.journal.all()} == {"B0001": "offline_done"}
+        out = tmp_path / "backups"
+        assert main(["backup", "--config", str(config), "--out", str(out)]) == 0
+        (archive,) = out.glob("muontra-kiosk-test-*.tar")
+    finally:
+        kiosk.close()
+    shutil.rmtree(data)  # the kiosk died before the ILS came back
+
+    server.faults.down = False
+    with IlsClient(f"sip2://127.0.0.1:{server.port}?institution=MUONTRA") as desk:
+        assert desk.checkout("P0005", "B0001", "5678").ok  # patron B, at the desk
+    assert holders(store, "B0001") == ["P0005"]
+
+    assert main(["restore", str(archive), "--config", str(config)]) == 0, capsys.readouterr().err
+    assert states(data / "journal.sqlite") == {"B0001": "offline_done"}
+    kiosk = Kiosk(config)
+    kiosk.engine.ils_simulator = server
+    try:
+        wait_for(
+            lambda: states_now(kiosk) == {"B0001": "conflict"},
+            what="the restored kiosk's replay to find the conflict",
+        )
+        attention = kiosk.engine.status()["attention"]
+    finally:
+        kiosk.close()
+    assert [(a["item_id"], a["state"]) for a in attention] == [("B0001", "conflict")]
+    assert holders(store, "B0001") == ["P0005"]  # B keeps it; A was not lent it over B
+    assert loans(store, "B0001") == 1
+
+
+def states_now(kiosk: Kiosk) -> dict[str, str]:
+    return {t.item_id: t.state for t in kiosk.engine.journal.all()}
