@@ -23,6 +23,7 @@ from pathlib import Path
 from types import FrameType
 
 from engine import sdnotify
+from engine.backup.swap import settle_at_start
 from engine.config import ConfigError, DeviceConfig, load_config
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ def load_device(command: str, args: argparse.Namespace) -> DeviceConfig | None:
         config.device.data_dir = args.data_dir
     if args.socket:
         config.device.api_socket = args.socket
+    settle_at_start(config.device.data_dir, lambda line: log.warning("%s: %s", command, line))
     return config
 
 

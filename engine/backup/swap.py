@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import fcntl
 import json
 import os
 import re
@@ -28,7 +29,14 @@ from pathlib import Path
 from engine.circulation.crash import crash_point
 from engine.private_files import sync_directory
 
-__all__ = ["exchange", "finish_or_roll_back", "put_in_place", "staging_dirs", "sync_tree"]
+__all__ = [
+    "exchange",
+    "finish_or_roll_back",
+    "put_in_place",
+    "settle_at_start",
+    "staging_dirs",
+    "sync_tree",
+]
 
 MARKER = "SWAP.json"
 _RENAME_EXCHANGE = 2
@@ -187,3 +195,23 @@ def finish_or_roll_back(
     else:
         progress(f"removed {staging}, left by a restore killed before it changed {data_dir}")
     return kept
+
+
+def settle_at_start(data_dir: Path, progress: Callable[[str], None]) -> None:
+    """A daemon starting on ``data_dir`` settles what a restore killed part way left, so
+    it does not start on an empty folder where two renames were cut between them (the
+    restored data is whole in staging, the old data aside). Skipped while a restore runs:
+    it holds the same lock on the parent folder (engine/backup/restore.py)."""
+    if not staging_dirs(data_dir):
+        return  # the common case costs one directory listing
+    fd = os.open(data_dir.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            progress(f"a restore is running beside {data_dir}: its folders are left to it")
+            return
+        for stale in staging_dirs(data_dir):
+            finish_or_roll_back(stale, data_dir, progress)
+    finally:
+        os.close(fd)

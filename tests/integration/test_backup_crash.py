@@ -7,6 +7,8 @@ run left."""
 
 from __future__ import annotations
 
+import argparse
+import logging
 import os
 import signal
 import subprocess
@@ -18,6 +20,7 @@ import pytest
 
 from drivers.sim.field import uid_for
 from engine.backup.device import backup_device
+from engine.cli_daemon import load_device
 from engine.config import load_config
 from engine.journal.store import Journal
 from engine.mqtt.outbox import Outbox
@@ -258,3 +261,23 @@ def test_a_restore_killed_while_swapping_into_no_data_dir(kiosk: dict[str, Path]
     assert lent(kiosk["data"]) == ["B0001"]
     assert set_aside(kiosk) == []
     assert leftovers(kiosk) == []
+
+
+def test_a_daemon_starting_after_a_restore_killed_between_two_renames_finishes_it(
+    kiosk: dict[str, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Without RENAME_EXCHANGE a kill between the renames leaves no data_dir: the kiosk
+    starting next (systemd restarts it) must not begin on an empty folder."""
+    archive = earlier_backup(kiosk, days=1)
+    lend(kiosk["data"], "B0002")
+    killed(muontra(*restore_args(kiosk, archive), crash_at="restore:swapping", code=NO_EXCHANGE))
+    assert not kiosk["data"].exists()
+
+    args = argparse.Namespace(config=kiosk["config"], data_dir=None, socket=None)
+    with caplog.at_level(logging.WARNING, logger="engine.cli_daemon"):
+        assert load_device("kiosk", args) is not None
+    assert lent(kiosk["data"]) == ["B0001"]  # the restored data, in place
+    (aside,) = set_aside(kiosk)
+    assert lent(aside) == ["B0001", "B0002"]  # the old data, kept
+    assert leftovers(kiosk) == []
+    assert "finished the restore killed while it swapped" in caplog.text
