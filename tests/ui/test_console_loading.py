@@ -23,6 +23,7 @@ from PySide6.QtCore import Qt, QTimer
 from central.api import ApiServer
 from central.settings_ops import ApiSection
 from tests.ui.test_console import NOW, SITE, TODAY, Central, Fleet, settle
+from ui.console.tickets import Tickets
 from ui.console.window import Console, Options
 
 
@@ -294,3 +295,18 @@ def test_closing_while_a_request_is_held_hangs_it_up_at_once(
     # The client's timeout is 120 s: only the window dropping the request closes it now.
     assert proxy.hung_up.wait(10)
     assert not proxy.released.is_set()
+
+
+def test_a_ticket_is_redeemed_only_while_it_is_its_parts_newest() -> None:
+    tickets = Tickets()
+    first = tickets.issue("events")
+    fleet = tickets.issue("fleet")
+    second = tickets.issue("events")
+    assert tickets.waiting() == {"events", "fleet"}
+    assert tickets.redeem(first) is None  # overtaken by ``second``
+    assert tickets.redeem(second) == "events"
+    assert tickets.redeem(second) is None  # spent
+    assert tickets.waiting() == {"fleet"}
+    tickets.forget()  # signed out: every answer still to come is stale
+    assert tickets.redeem(fleet) is None and tickets.waiting() == frozenset()
+    assert tickets.redeem("ack-3") is None

@@ -812,7 +812,9 @@ class Console(QMainWindow):
                 (shapes.clock_text(event.get("time"), today), event.get("kind", ""), detail)
             ):
                 self.events_table.setItem(index, column, _cell(value))
-        self.events_table.resizeColumnsToContents()
+        # _stretch, not resizeColumnsToContents alone: the answer now comes while the table
+        # shows, and a visible header would keep its last column at its contents' width.
+        _stretch(self.events_table, 2)
 
     def _load_commands(self) -> None:
         """The chosen device's commands and their results, newest first, from the audit log."""
@@ -840,7 +842,7 @@ class Console(QMainWindow):
                 )
             ):
                 self.commands_table.setItem(index, column, _cell(value))
-        self.commands_table.resizeColumnsToContents()
+        _stretch(self.commands_table, 3)
 
     def _show_device_heading(self) -> None:
         if self.device is None:
