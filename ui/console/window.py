@@ -449,7 +449,7 @@ class Console(QMainWindow):
         if self.requests.closed:
             return
         if key.startswith("ack-"):
-            self._on_acked(key, text_answer)
+            self._on_acked(text_answer)
             return
         part = self.tickets.redeem(key)
         if part is None:
@@ -687,9 +687,11 @@ class Console(QMainWindow):
         central = self.central
         self.requests.submit(f"ack-{int(number)}", lambda: central.acknowledge(number))
 
-    def _on_acked(self, key: str, text_answer: str) -> None:
+    def _on_acked(self, text_answer: str) -> None:
         answer = json.loads(text_answer)
-        if answer.get("ok"):
+        if self.stack.currentWidget() is not self.main_page:
+            pass  # signed out meanwhile: the alarms are no longer shown, nor reloaded
+        elif answer.get("ok"):
             acked = answer.get("value") or {}
             self.notes.pop("ack", None)
             if isinstance(acked.get("id"), int):
@@ -699,8 +701,8 @@ class Console(QMainWindow):
             if answer.get("status") == 409:
                 self.load_alerts()  # someone was first: show whose name stands
             self._failed("ack", answer)
-            key, values = self.notes["ack"]
-            why = values.get("why") or self.t(key)
+            failure, values = self.notes["ack"]
+            why = values.get("why") or self.t(failure)
             self.notes["ack"] = ("ack_refused", {"why": why})
         self._show_notes()
         self.acked.emit(text_answer)
