@@ -240,6 +240,12 @@ def test_a_central_killed_mid_session_is_said_in_both_languages_and_the_console_
     qtbot.waitUntil(lambda: not window.waiting, timeout=10_000)
     assert window.events_message.text() == "Central cannot be reached"
     assert window.commands_message.text() == "Central cannot be reached"
+    panel = window.command_panel
+    panel.choice.setCurrentIndex(panel.choice.findData("lock"))
+    with qtbot.waitSignal(panel.sent, timeout=10_000):
+        assert panel.send()
+    assert panel.status.text() == "Command not sent: Central cannot be reached"
+    assert panel.send_button.isEnabled()
     window.site_edit.setText(SITE)
     qtbot.mouseClick(window.today_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not window.waiting, timeout=10_000)
@@ -310,3 +316,17 @@ def test_a_ticket_is_redeemed_only_while_it_is_its_parts_newest() -> None:
     tickets.forget()  # signed out: every answer still to come is stale
     assert tickets.redeem(fleet) is None and tickets.waiting() == frozenset()
     assert tickets.redeem("ack-3") is None
+
+
+def test_a_fault_in_the_console_itself_is_not_blamed_on_central(
+    qtbot: Any, central: Central
+) -> None:
+    window = signed_in(qtbot, central.url, central.tokens["desk"])
+
+    def broken() -> Any:
+        raise KeyError("devices")  # as a bug in a worker's call would
+
+    window._ask("fleet", broken, window._fleet_answered)
+    settle(qtbot, window)
+    assert window.fleet_message.text() == "The console failed (KeyError): please tell IT"
+    assert window.fleet_refresh.isEnabled()

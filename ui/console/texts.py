@@ -53,6 +53,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "vi": "Máy chủ trung tâm từ chối: {why}",
         "en": "Central refused: {why}",
     },
+    "console_failed": {
+        "vi": "Bàn điều hành gặp lỗi ({why}): hãy báo bộ phận IT",
+        "en": "The console failed ({why}): please tell IT",
+    },
     "tab_alarms": {"vi": "Báo động", "en": "Alarms"},
     "tab_fleet": {"vi": "Thiết bị", "en": "Devices"},
     "tab_device": {"vi": "Chi tiết thiết bị", "en": "Device detail"},

@@ -50,7 +50,7 @@ from ui.console.client import TIMEOUT_S, Central, LiveStream
 from ui.console.command_panel import CommandPanel
 from ui.console.texts import text
 from ui.console.tickets import Tickets
-from ui.console.worker import Requests
+from ui.console.worker import BROKEN, Requests
 
 log = logging.getLogger(__name__)
 
@@ -464,7 +464,9 @@ class Console(QMainWindow):
         """Keep what went wrong as a catalogue key, so a language change says it again."""
         status = answer.get("status")
         why = str(answer.get("error") or f"HTTP {status}")
-        if status == 0:
+        if status == BROKEN:
+            self.notes[part] = ("console_failed", {"why": why})
+        elif status == 0:
             self.notes[part] = ("no_answer" if "timed out" in why else "unreachable", {})
         elif status == 503:
             self.notes[part] = ("not_available", {})

@@ -28,16 +28,20 @@ from PySide6.QtCore import QObject, Signal
 
 from ui.console.client import CentralError
 
-__all__ = ["Requests"]
+__all__ = ["BROKEN", "Requests"]
 
 log = logging.getLogger(__name__)
+
+BROKEN = -1
+"""The status of an answer that failed in the console itself (a bug), not at central."""
 
 
 class Requests(QObject):
     """``submit(key, call)`` runs ``call`` on a thread; ``done(key, answer_json)`` follows."""
 
     done = Signal(str, str)
-    """``answer_json`` is ``{"ok": true, "value": …}`` or ``{"ok": false, "status", "error"}``."""
+    """``answer_json`` is ``{"ok": true, "value": …}`` or ``{"ok": false, "status", "error"}``:
+    central's HTTP status, 0 when it was not reached, BROKEN when the console failed."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -65,7 +69,7 @@ class Requests(QObject):
             answer = {"ok": False, "status": error.status, "error": error.message}
         except Exception as error:  # a worker must always answer, or the window waits forever
             log.exception("console request %s failed", key.partition("#")[0])
-            answer = {"ok": False, "status": 0, "error": type(error).__name__}
+            answer = {"ok": False, "status": BROKEN, "error": type(error).__name__}
         else:
             answer = {"ok": True, "value": value}
         with self._lock:
