@@ -534,14 +534,16 @@ class Console(QMainWindow):
             return central.alerts(open_only=True)  # proves the session before the console opens
 
         self.signing = central
-        self._ask("sign-in", attempt, lambda answer: self._signed_in(answer, central, login))
+        self._ask(
+            "sign-in", attempt, lambda answer: self._signed_in(answer, central, login, bool(token))
+        )
         return True
 
-    def _signed_in(self, answer: Answer, central: Central, login: str) -> None:
+    def _signed_in(self, answer: Answer, central: Central, login: str, by_token: bool) -> None:
         self.signing = None
         if not answer.get("ok"):
             status = answer.get("status")
-            if status == 404 and not central.token:
+            if status == 404 and not by_token:
                 self._login_failed("no_login_endpoint")
             elif status in (401, 403):
                 self._login_failed("bad_credentials")
