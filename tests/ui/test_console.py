@@ -193,9 +193,22 @@ def console(qtbot: Any, central: Central, token: str = "", **options: Any) -> Co
     return window
 
 
+def settle(qtbot: Any, window: Console) -> None:
+    """Wait until central has answered every request the window sent, and it drew them."""
+    qtbot.waitUntil(lambda: not window.waiting, timeout=10_000)
+
+
+def sign_in(qtbot: Any, window: Console) -> bool:
+    """Sign in as the button does and wait for central: True once the main page shows."""
+    if not window.sign_in():
+        return False
+    settle(qtbot, window)
+    return window.stack.currentWidget() is window.main_page
+
+
 def signed_in(qtbot: Any, central: Central, role: str = "desk", **options: Any) -> Console:
     window = console(qtbot, central, central.tokens[role], **options)
-    assert window.sign_in()
+    assert sign_in(qtbot, window)
     qtbot.waitUntil(lambda: window.live, timeout=5000)
     return window
 
@@ -309,11 +322,13 @@ def test_without_the_fleet_store_the_fleet_parts_say_not_available(
     assert window.charts_message.text() == ""  # no site known yet: nothing asked
     window.site_edit.setText(SITE)
     window.load_today()
+    settle(qtbot, window)
     assert window.charts_message.text().startswith("Not available")
     Client(central.url, central.tokens["desk"]).request(
         "POST", "/v1/commands", {"site": SITE, "device": "kiosk-1", "command": "lock"}
     )
     window.show_device(SITE, "kiosk-1")
+    settle(qtbot, window)
     assert window.events_message.text().startswith("Not available")
     assert window.commands_table.rowCount() == 1  # the audit works without the fleet store
     assert window.commands_table.item(0, 1).text() == "lock"
@@ -349,6 +364,7 @@ def test_the_fleet_per_site_with_health_detail_bins_and_charts(
         ["sorter-1", "2", "40", "full"],
     ]
     window._device_chosen(kiosk)
+    settle(qtbot, window)
     assert window.tabs.currentIndex() == 2
     assert window.events_table.rowCount() == 1
     assert window.events_table.item(0, 2).text() == "30077 Số đỏ"
@@ -360,6 +376,7 @@ def test_the_fleet_per_site_with_health_detail_bins_and_charts(
     assert window.charts_message.text() == "Total: 5 checkouts, 2 returns, 30 in"
     window.from_edit.setDate(window.to_edit.date().addDays(-2))
     window.load_period()
+    settle(qtbot, window)
     assert window.chart_labels == ["13/01", "14/01", "15/01"]
     assert window.chart_series["checkouts"] == [5, 5, 5]
     window.from_edit.setDate(window.to_edit.date().addDays(1))
@@ -369,21 +386,21 @@ def test_the_fleet_per_site_with_health_detail_bins_and_charts(
 
 def test_sign_in_problems_are_said_in_both_languages(qtbot: Any, central: Central) -> None:
     window = console(qtbot, central)
-    window.sign_in()
+    assert not sign_in(qtbot, window)
     assert window.login_message.text() == "Nhập tên đăng nhập và mật khẩu, hoặc mã truy cập"
     window.login_edit.setText("lan")
     window.password_edit.setText("not " + PASSWORD)
-    assert not window.sign_in()
+    assert not sign_in(qtbot, window)
     assert window.login_message.text() == "Sai tên đăng nhập, mật khẩu hoặc mã truy cập"
     window.toggle_language()
     assert window.login_message.text() == "Wrong login, password or token"
     window.login_message.clear()
     window.token_edit.setText("mt_not-a-token")
-    assert not window.sign_in()
+    assert not sign_in(qtbot, window)
     assert window.login_message.text() == "Wrong login, password or token"
     window.server_edit.setText("http://127.0.0.1:1")
     window.token_edit.setText(central.tokens["desk"])
-    assert not window.sign_in()
+    assert not sign_in(qtbot, window)
     assert window.login_message.text() == "Central cannot be reached"
     assert window.stack.currentWidget() is window.login_page
 
@@ -421,6 +438,7 @@ def test_an_alarm_someone_else_acknowledged_first_shows_their_name(
     with qtbot.waitSignal(window.acked, timeout=10_000) as acked:
         window.acknowledge(view.id)
     assert json.loads(acked.args[0])["status"] == 409
+    settle(qtbot, window)
     assert window.alarm_message.text().startswith("Could not acknowledge")
     assert window.alerts[view.id]["acked_by"] == "minh"  # reloaded after the 409
     assert ack_button(window, view.id) is None

@@ -25,7 +25,7 @@ from central.settings_ops import ApiSection
 from central.staff_models import StaffAccount
 from protocols.mqtt import payloads
 from protocols.mqtt.payloads import Envelope, Result
-from tests.ui.test_console import NOW, PASSWORD, SITE, TODAY, Central
+from tests.ui.test_console import NOW, PASSWORD, SITE, TODAY, Central, settle, sign_in
 from ui.console.command_panel import allowed
 from ui.console.window import Console, Options
 
@@ -47,7 +47,7 @@ def by_password(qtbot: Any, central: Central, login: str, language: str = "en") 
     window.show()
     window.login_edit.setText(login)
     window.password_edit.setText(PASSWORD)
-    assert window.sign_in()
+    assert sign_in(qtbot, window)
     assert window.password_edit.text() == ""  # not kept in the form
     qtbot.waitUntil(lambda: window.live, timeout=5000)
     window.command_panel.poll_s = 0.05
@@ -75,6 +75,7 @@ def test_a_slow_central_does_not_block_the_console_and_the_result_comes_back(
     panel = window.command_panel
     assert [panel.choice.itemData(i) for i in range(panel.choice.count())] == list(allowed("desk"))
     window.show_device(SITE, "kiosk-1")
+    settle(qtbot, window)
     assert panel.status.text() == ""  # nothing to say yet (the viewer's note is not shown)
 
     held, release = threading.Event(), threading.Event()
@@ -123,6 +124,7 @@ def test_a_message_needs_its_text_and_a_failure_is_shown(qtbot: Any, central: Ce
     window = by_password(qtbot, central, "lan", language="vi")
     panel = window.command_panel
     window.show_device(SITE, "kiosk-1")
+    settle(qtbot, window)
     choose(window, "message")
     assert panel.message_edit.isVisibleTo(window) and not panel.bin_edit.isVisibleTo(window)
     assert not panel.send()
@@ -142,6 +144,7 @@ def test_a_viewer_is_offered_no_command(qtbot: Any, central: Central) -> None:
     window = by_password(qtbot, central, "xem")
     panel = window.command_panel
     window.show_device(SITE, "kiosk-1")
+    settle(qtbot, window)
     assert panel.choice.count() == 0 and not panel.send_button.isEnabled()
     assert panel.status.text() == "Your role may look but not send commands"
     assert not panel.send()
@@ -152,6 +155,7 @@ def test_a_demoted_member_is_refused_by_central_and_told_why(qtbot: Any, central
     panel = window.command_panel
     assert panel.choice.findData("reload") >= 0  # an admin may reload
     window.show_device(SITE, "kiosk-1")
+    settle(qtbot, window)
     with central.sessions() as session:
         account = session.scalar(select(StaffAccount).where(StaffAccount.login == "boss"))
         assert account is not None
@@ -173,7 +177,7 @@ def test_a_token_sign_in_learns_its_role(qtbot: Any, central: Central) -> None:
         Options(server=central.url, token=central.tokens["viewer"], today=lambda: TODAY)
     )
     qtbot.addWidget(window, before_close_func=lambda w: w.close())
-    assert window.sign_in()
+    assert sign_in(qtbot, window)
     assert window.central.role == "viewer" and window.command_panel.choice.count() == 0
 
 
@@ -183,10 +187,10 @@ def test_a_locked_account_is_told_so(qtbot: Any, central: Central) -> None:
     window.login_edit.setText("lan")
     for _ in range(central.server.section.login_failures):
         window.password_edit.setText("wrong " + PASSWORD)
-        assert not window.sign_in()
+        assert not sign_in(qtbot, window)
         assert window.login_message.text() == "Wrong login, password or token"
     window.password_edit.setText(PASSWORD)
-    assert not window.sign_in()
+    assert not sign_in(qtbot, window)
     assert window.login_message.text().startswith("Too many wrong passwords")
 
 

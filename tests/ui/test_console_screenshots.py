@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
-from tests.ui.test_console import NOW, PASSWORD, SITE, TODAY, Central, Fleet
+from tests.ui.test_console import NOW, PASSWORD, SITE, TODAY, Central, Fleet, settle, sign_in
 from ui.console.client import Central as Client
 from ui.console.window import Console, Options
 
@@ -64,7 +64,7 @@ def test_every_console_screen(qtbot: Any, central: Central, language: str) -> No
     save(window, f"login-{language}")
     window.server_edit.setText(central.url)
     window.password_edit.setText(PASSWORD)  # login "lan": the desk's staff member
-    assert window.sign_in()
+    assert sign_in(qtbot, window)
     qtbot.waitUntil(lambda: window.live, timeout=5000)
     first = min(window.alerts)
     with qtbot.waitSignal(window.acked, timeout=10_000):
@@ -75,9 +75,11 @@ def test_every_console_screen(qtbot: Any, central: Central, language: str) -> No
                 "POST", "/v1/commands", {"site": SITE, "device": "kiosk-1", "command": "lock"}
             )
             window.show_device(SITE, "kiosk-1")
+            settle(qtbot, window)
         window.tabs.setCurrentIndex(index)
         qtbot.wait(50)  # let the plots lay out before the grab (a picture, not a check)
         save(window, f"{tab}-{language}")
     window.from_edit.setDate(window.to_edit.date().addDays(-6))
     window.load_period()
+    settle(qtbot, window)
     save(window, f"charts-period-{language}")

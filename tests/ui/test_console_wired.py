@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from protocols.mqtt.payloads import Command, Envelope, Event
 from tests.central import test_central_wired as wired
 from tests.central.test_central_wired import STAFF_PASSWORD, Central
 from tests.integration.test_mqtt_link import SITE
+from tests.ui.test_console import settle, sign_in
 from ui.console.window import Console, Options
 
 # central's own end-to-end fixtures: the broker with the shipped ACL, `muontra central` as a
@@ -50,6 +52,16 @@ def fleet_rows(window: Console) -> dict[str, list[str]]:
     return rows
 
 
+def reloaded(window: Console, shown: Callable[[], bool]) -> bool:
+    """For waitUntil: True once ``shown``; else asks central for the fleet again if idle."""
+    if "fleet" in window.waiting:
+        return False
+    if shown():
+        return True
+    window.load_fleet()
+    return False
+
+
 def test_the_console_on_a_real_central(
     qtbot: Any,
     central: Central,
@@ -67,14 +79,13 @@ def test_the_console_on_a_real_central(
     window.show()
     window.login_edit.setText("lan.nguyen")
     window.password_edit.setText(STAFF_PASSWORD)
-    assert window.sign_in(), window.login_message.text()
+    assert sign_in(qtbot, window), window.login_message.text()
     assert window.central.role == "desk"
     qtbot.waitUntil(lambda: window.live, timeout=10_000)
 
     # The fleet rows, from the store central filled from the links' births.
     def both() -> bool:
-        window.load_fleet()
-        return {"gate-a", "kiosk-01"} <= set(fleet_rows(window))
+        return reloaded(window, lambda: {"gate-a", "kiosk-01"} <= set(fleet_rows(window)))
 
     qtbot.waitUntil(both, timeout=20_000)
     rows = fleet_rows(window)
@@ -88,8 +99,7 @@ def test_the_console_on_a_real_central(
     assert link.publish_telemetry(5.0, readers={"antenna-1": "lost", "antenna-2": "ready"})
 
     def reported() -> bool:
-        window.load_fleet()
-        return fleet_rows(window).get("gate-a", [""] * 5)[4] != ""
+        return reloaded(window, lambda: fleet_rows(window).get("gate-a", [""] * 5)[4] != "")
 
     qtbot.waitUntil(reported, timeout=20_000)
     *_, readers, ils, queues = fleet_rows(window)["gate-a"]
@@ -120,6 +130,7 @@ def test_the_console_on_a_real_central(
 
     # A lock from the console's command row: the kiosk's own link runs it and answers.
     window.show_device(SITE, "kiosk-01")
+    settle(qtbot, window)
     events = [window.events_table.item(r, 1).text() for r in range(window.events_table.rowCount())]  # type: ignore[union-attr]
     assert "alarm" not in events  # the gate's alarm is not the kiosk's
     panel = window.command_panel

@@ -10,6 +10,7 @@ import os
 import sys
 
 from protocols.extras import require
+from ui.console.client import TIMEOUT_S  # standard library only: no Qt before parsing
 
 NO_DISPLAY_STATUS = 3
 NO_DISPLAY = """muontra console: no display (DISPLAY, WAYLAND_DISPLAY, QT_QPA_PLATFORM unset).
@@ -31,6 +32,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--site", help="only this site's alarms and devices (default: every site)")
     parser.add_argument("--language", choices=("vi", "en"), default="vi")
     parser.add_argument("--sound", action="store_true", help="a sound on every new alarm")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=TIMEOUT_S,
+        help=f"seconds to wait for each answer from central (default {TIMEOUT_S:g}); the "
+        "window stays live meanwhile and says so when central does not answer",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
             login=args.login,
             language=args.language,
             site=args.site,
+            timeout=args.timeout,
         )
     )
     if args.sound:

@@ -1,9 +1,10 @@
 """The console's link to central: its HTTP JSON API (requests) and its live stream (a thread).
 
-No Qt here, so the tests and scripts can use it alone. The window sends commands and
-acknowledgements from a worker pool (ui/console/worker.py), so a slow central does not
-freeze it while staff act; its reads (sign-in, alerts, fleet, a device's detail,
-statistics) are still made on the GUI thread with a short timeout (TIMEOUT_S). The
+No Qt here, so the tests and scripts can use it alone. The window makes every request
+(sign-in, alerts, fleet, a device's detail, statistics, commands, acknowledgements) on
+a worker thread (ui/console/worker.py), so a slow or dead central never freezes it; each
+waits at most ``timeout`` seconds (TIMEOUT_S, `muontra console --timeout`) for central,
+and ``Central.abort`` hangs up those still out when the window closes or signs out. The
 stream has its own thread, which calls back on every event and on every change of
 the link, and reconnects with a growing pause until stopped (or until central refuses
 the session: 401).
@@ -68,6 +69,49 @@ class Central:
         self.timeout = timeout
         self.role: str | None = None
         """The staff role behind the token (viewer, desk, admin) once known; None: reads only."""
+        self._lock = threading.Lock()
+        self._out: set[http.client.HTTPConnection] = set()
+        self._aborted = False
+
+    def abort(self) -> None:
+        """Hang up every request still out, and refuse new ones (the window is done with us).
+
+        A worker blocked reading from a central that never answers returns at once
+        with "cannot be reached" instead of waiting out its timeout.
+        """
+        with self._lock:
+            self._aborted = True
+            out = list(self._out)
+        for conn in out:
+            if conn.sock is not None:
+                with contextlib.suppress(OSError):
+                    conn.sock.shutdown(socket.SHUT_RDWR)
+
+    def _open(self) -> http.client.HTTPConnection:
+        """A connected connection, registered so that ``abort`` can hang it up."""
+        conn = self._connection(self.timeout)
+        with self._lock:
+            if self._aborted:
+                raise CentralError(0, "central cannot be reached: the request was dropped")
+            self._out.add(conn)
+        try:
+            conn.connect()
+        except OSError:
+            self._forget(conn)
+            raise
+        # After connecting, look again: an abort that came while connecting found no socket
+        # to shut down, so this request must end itself.
+        with self._lock:
+            aborted = self._aborted
+        if aborted:
+            self._forget(conn)
+            raise CentralError(0, "central cannot be reached: the request was dropped")
+        return conn
+
+    def _forget(self, conn: http.client.HTTPConnection) -> None:
+        with self._lock:
+            self._out.discard(conn)
+        conn.close()
 
     def _connection(self, timeout: float | None) -> http.client.HTTPConnection:
         kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
@@ -86,7 +130,10 @@ class Central:
         headers = self._headers()
         if data is not None:
             headers["Content-Type"] = "application/json"
-        conn = self._connection(self.timeout)
+        try:
+            conn = self._open()
+        except OSError as error:
+            raise CentralError(0, f"central cannot be reached: {error}") from None
         try:
             conn.request(method, target, body=data, headers=headers)
             response = conn.getresponse()
@@ -95,7 +142,7 @@ class Central:
         except (OSError, http.client.HTTPException) as error:
             raise CentralError(0, f"central cannot be reached: {error}") from None
         finally:
-            conn.close()
+            self._forget(conn)
         if len(raw) > MAX_BODY:
             raise CentralError(status, "central's answer is too long")
         try:

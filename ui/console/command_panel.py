@@ -180,7 +180,9 @@ class CommandPanel(QWidget):
             self.busy = False
             self._fit_arguments()
             why = str(answer.get("error", ""))
-            self.status.setText(self.t("command_refused", why=why))
+            # Central's own refusal reads as it is; a lost link in the console's words.
+            shown = self.t("unreachable") if answer.get("status") == 0 else why
+            self.status.setText(self.t("command_refused", why=shown))
             signal = self.sent if key == "command-send" else self.answered
             signal.emit(json.dumps({"error": why, "status": answer.get("status")}))
             return

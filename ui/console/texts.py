@@ -43,6 +43,20 @@ CATALOG: dict[str, dict[str, str]] = {
         "vi": "Không kết nối được máy chủ trung tâm",
         "en": "Central cannot be reached",
     },
+    "loading": {"vi": "Đang tải…", "en": "Loading…"},
+    "signing_in": {"vi": "Đang đăng nhập…", "en": "Signing in…"},
+    "no_answer": {
+        "vi": "Máy chủ trung tâm không trả lời: hãy thử lại sau",
+        "en": "Central does not answer: try again later",
+    },
+    "central_refused": {
+        "vi": "Máy chủ trung tâm từ chối: {why}",
+        "en": "Central refused: {why}",
+    },
+    "console_failed": {
+        "vi": "Bàn điều hành gặp lỗi ({why}): hãy báo bộ phận IT",
+        "en": "The console failed ({why}): please tell IT",
+    },
     "tab_alarms": {"vi": "Báo động", "en": "Alarms"},
     "tab_fleet": {"vi": "Thiết bị", "en": "Devices"},
     "tab_device": {"vi": "Chi tiết thiết bị", "en": "Device detail"},

@@ -5,6 +5,13 @@ comes from :mod:`ui.console.texts` and is set again when the language changes. L
 events arrive on the stream's thread and are re-posted to the GUI thread by a signal.
 Fleet reads that central answers with 503 (its fleet store not connected) show
 "not available" in place and leave the rest of the console working.
+
+No request to central is made on the GUI thread (issue 14): ``_ask`` hands each to a
+worker (ui/console/worker.py) and draws its answer when the signal brings it back. Until
+then the part says "Loading…" and the button that would ask again is disabled; an answer
+overtaken by a newer request of its part is dropped (ui/console/tickets.py); a failure
+is said in the console's words and language, never as the client's English; closing
+hangs up whatever is still out.
 """
 
 from __future__ import annotations
@@ -39,16 +46,20 @@ from PySide6.QtWidgets import (
 )
 
 from ui.console import shapes
-from ui.console.client import Central, CentralError, LiveStream
+from ui.console.client import TIMEOUT_S, Central, LiveStream
 from ui.console.command_panel import CommandPanel
 from ui.console.texts import text
-from ui.console.worker import Requests
+from ui.console.tickets import Tickets
+from ui.console.worker import BROKEN, Requests
 
 log = logging.getLogger(__name__)
 
 GOOD = QColor("#1b7f3b")
 BAD = QColor("#b3261e")
 MAX_PERIOD_DAYS = 62
+
+Answer = dict[str, Any]
+"""A worker's answer: ``{"ok": true, "value": …}`` or ``{"ok": false, "status", "error"}``."""
 
 
 @dataclass
@@ -61,6 +72,8 @@ class Options:
     sound: Callable[[], None] | None = None
     """Played on every new alarm (the console's sound cue)."""
     today: Callable[[], date] = field(default=date.today)
+    timeout: float = TIMEOUT_S
+    """Seconds a request waits for central's answer (the window never waits: a worker does)."""
 
 
 class _Relay(QObject):
@@ -121,7 +134,7 @@ class Console(QMainWindow):
         super().__init__()
         self.options = options
         self.language = options.language
-        self.central = Central(options.server, options.token)
+        self.central = Central(options.server, options.token, options.timeout)
         self.stream: LiveStream | None = None
         self.alerts: dict[int, dict[str, Any]] = {}
         self.devices: list[dict[str, Any]] = []
@@ -131,7 +144,16 @@ class Console(QMainWindow):
         self.relay.arrived.connect(self._on_event)
         self.relay.state.connect(self._on_state)
         self.requests = Requests()
-        self.requests.done.connect(self._on_acked)
+        self.requests.done.connect(self._on_done)
+        self.tickets = Tickets()
+        self.answers: dict[str, Callable[[Answer], None]] = {}
+        """What to do with each part's wanted answer (its newest ticket's)."""
+        self.notes: dict[str, tuple[str, dict[str, Any]]] = {}
+        """What went wrong per part, as a catalogue key and its values."""
+        self.signing: Central | None = None
+        """The central being signed in to, until it answers."""
+        self.today_after_fleet = False
+        self._login_key = ""
         self.stack = QStackedWidget()
         self.setCentralWidget(self.stack)
         self._build_login()
@@ -407,41 +429,131 @@ class Console(QMainWindow):
         self._show_fleet()
         self._show_device_heading()
         self._draw_charts()
-        # Messages already shown were in the old language: clear those that would mislead.
+        self._show_notes()  # every message again, in the new language
+
+    # --- requests to central -------------------------------------------------------------
+
+    @property
+    def waiting(self) -> frozenset[str]:
+        """The parts of the screen waiting for central ("sign-in", "alerts", "fleet", …)."""
+        return self.tickets.waiting()
+
+    def _ask(self, part: str, call: Callable[[], Any], then: Callable[[Answer], None]) -> None:
+        """Run ``call`` on a worker; ``then(answer)`` on this thread, unless a newer ask of
+        ``part`` (or a sign-out) has made the answer stale by then."""
+        self.answers[part] = then
+        self.requests.submit(self.tickets.issue(part), call)
+        self._show_notes()
+
+    def _on_done(self, key: str, text_answer: str) -> None:
+        if self.requests.closed:
+            return
+        if key.startswith("ack-"):
+            self._on_acked(text_answer)
+            return
+        part = self.tickets.redeem(key)
+        if part is None:
+            log.debug("console request %s: a newer one was sent, its answer is dropped", key)
+            return
+        then = self.answers.pop(part, None)
+        if then is not None:
+            then(json.loads(text_answer))
+        self._show_notes()
+
+    def _failed(self, part: str, answer: Answer) -> None:
+        """Keep what went wrong as a catalogue key, so a language change says it again."""
+        status = answer.get("status")
+        why = str(answer.get("error") or f"HTTP {status}")
+        if status == BROKEN:
+            self.notes[part] = ("console_failed", {"why": why})
+        elif status == 0:
+            self.notes[part] = ("no_answer" if "timed out" in why else "unreachable", {})
+        elif status == 503:
+            self.notes[part] = ("not_available", {})
+        elif status == 401:
+            self.notes[part] = ("session_ended", {})
+        else:
+            self.notes[part] = ("central_refused", {"why": why})
+
+    def _note(self, part: str) -> str:
+        if part in self.waiting:
+            return self.t("signing_in" if part == "sign-in" else "loading")
+        key, values = self.notes.get(part, ("", {}))
+        return self.t(key, **values) if key else ""
+
+    def _show_notes(self) -> None:
+        """Every part's message line and the buttons that would repeat a request out."""
+        waiting = self.waiting
+        signing = "sign-in" in waiting
+        self.sign_in_button.setEnabled(not signing)
+        self.login_message.setStyleSheet("" if signing else "color: #b3261e")
         self.login_message.setText(
-            self.t(self._login_key) if getattr(self, "_login_key", "") else ""
+            self._note("sign-in") if signing else self.t(self._login_key) if self._login_key else ""
         )
+        self.alarm_message.setText(self._note("alerts") or self._note("ack"))
+        self.fleet_refresh.setEnabled("fleet" not in waiting)
+        self.fleet_message.setText(self._note("fleet"))
+        bins = self._note("fleet")
+        if not bins and not any(shapes.bins(d) for d in self.devices):
+            bins = self.t("no_bins")
+        self.bins_message.setText(bins)
+        self.events_message.setText(self._note("events"))
+        self.commands_message.setText(self._note("commands"))
+        self.today_button.setEnabled("stats" not in waiting)
+        self.period_button.setEnabled("stats" not in waiting)
+        charts = self._note("stats")
+        if not charts and self.chart_series:
+            charts = self.t("totals", **shapes.totals(self.chart_series))
+        self.charts_message.setText(charts)
 
     # --- sign-in -------------------------------------------------------------------------
 
     def sign_in(self) -> bool:
+        """Send the sign-in to central on a worker: True if it went, False if the form says why.
+
+        The main page opens when central's answer comes (``waiting`` holds "sign-in" until).
+        """
+        if "sign-in" in self.waiting:
+            return False
         self._login_key = ""
         server = self.server_edit.text().strip()
         login = self.login_edit.text().strip()
         password = self.password_edit.text()
         token = self.token_edit.text().strip()
         try:
-            self.central = Central(server, token)
+            central = Central(server, token, self.options.timeout)
         except ValueError:
             return self._login_failed("unreachable")
-        try:
-            if not token:
-                if not (login and password):
-                    return self._login_failed("need_credentials")
-                self.central.sign_in(login, password)
-            self.password_edit.clear()
+        if not token and not (login and password):
+            return self._login_failed("need_credentials")
+
+        def attempt() -> Any:
             if token:
-                self.central.whoami()  # proves the token, and learns its staff role
+                return central.whoami()  # proves the token, and learns its staff role
+            central.sign_in(login, password)
+            return central.alerts(open_only=True)  # proves the session before the console opens
+
+        self.signing = central
+        self._ask(
+            "sign-in", attempt, lambda answer: self._signed_in(answer, central, login, bool(token))
+        )
+        return True
+
+    def _signed_in(self, answer: Answer, central: Central, login: str, by_token: bool) -> None:
+        self.signing = None
+        if not answer.get("ok"):
+            status = answer.get("status")
+            if status == 404 and not by_token:
+                self._login_failed("no_login_endpoint")
+            elif status in (401, 403):
+                self._login_failed("bad_credentials")
+            elif status == 429:
+                self._login_failed("locked_out")
             else:
-                self.central.alerts(open_only=True)  # proves the session before the console opens
-        except CentralError as error:
-            if error.status == 404 and not token:
-                return self._login_failed("no_login_endpoint")
-            if error.status in (401, 403):
-                return self._login_failed("bad_credentials")
-            if error.status == 429:
-                return self._login_failed("locked_out")
-            return self._login_failed("unreachable")
+                self._login_failed("unreachable")
+            return
+        self.password_edit.clear()
+        self.central = central
         self.options.login = login
         self.command_panel.central = self.central
         self.command_panel.set_role(self.central.role)
@@ -449,9 +561,8 @@ class Console(QMainWindow):
         self.retranslate()
         self.open_stream()
         self.load_alerts()
+        self.today_after_fleet = True  # today's site may be the first device's
         self.load_fleet()
-        self.load_today()
-        return True
 
     def _login_failed(self, key: str) -> bool:
         self._login_key = key
@@ -463,7 +574,13 @@ class Console(QMainWindow):
         self.command_panel.stop()
         self.command_panel.central = None
         self.command_panel.set_role(None)
-        self.central = Central(self.server_edit.text().strip() or self.options.server)
+        self.central.abort()  # whatever it still asked is stale now
+        self.tickets.forget()
+        self.answers.clear()
+        self.notes.clear()
+        self.central = Central(
+            self.server_edit.text().strip() or self.options.server, "", self.options.timeout
+        )
         self.token_edit.clear()
         self.alerts.clear()
         self.devices = []
@@ -518,13 +635,15 @@ class Console(QMainWindow):
     # --- alarms --------------------------------------------------------------------------
 
     def load_alerts(self) -> None:
-        try:
-            rows = self.central.alerts(site=self.options.site)
-        except CentralError as error:
-            self.alarm_message.setText(str(error.message))
+        central, site = self.central, self.options.site
+        self._ask("alerts", lambda: central.alerts(site=site), self._alerts_answered)
+
+    def _alerts_answered(self, answer: Answer) -> None:
+        if not answer.get("ok"):
+            self._failed("alerts", answer)
             return
-        self.alarm_message.clear()
-        for row in rows:
+        self.notes.pop("alerts", None)
+        for row in answer.get("value") or []:
             if isinstance(row.get("id"), int):
                 self.alerts[row["id"]] = row
         self._show_alerts()
@@ -572,40 +691,46 @@ class Console(QMainWindow):
         central = self.central
         self.requests.submit(f"ack-{int(number)}", lambda: central.acknowledge(number))
 
-    def _on_acked(self, key: str, text_answer: str) -> None:
-        if not key.startswith("ack-"):
-            return
+    def _on_acked(self, text_answer: str) -> None:
         answer = json.loads(text_answer)
-        if answer.get("ok"):
+        if self.stack.currentWidget() is not self.main_page:
+            pass  # signed out meanwhile: the alarms are no longer shown, nor reloaded
+        elif answer.get("ok"):
             acked = answer.get("value") or {}
-            self.alarm_message.clear()
+            self.notes.pop("ack", None)
             if isinstance(acked.get("id"), int):
                 self.alerts[acked["id"]] = acked
             self._show_alerts()
         else:
             if answer.get("status") == 409:
                 self.load_alerts()  # someone was first: show whose name stands
-            self.alarm_message.setText(self.t("ack_refused", why=answer.get("error", "")))
+            self._failed("ack", answer)
+            failure, values = self.notes["ack"]
+            why = values.get("why") or self.t(failure)
+            self.notes["ack"] = ("ack_refused", {"why": why})
+        self._show_notes()
         self.acked.emit(text_answer)
 
     # --- the fleet -----------------------------------------------------------------------
 
     def load_fleet(self) -> None:
-        try:
-            self.devices = self.central.devices(self.options.site)
-            self.fleet_error = ""
-        except CentralError as error:
-            self.devices = []
-            self.fleet_error = "not_available" if error.unavailable else error.message
-        self._show_fleet()
+        central, site = self.central, self.options.site
+        self._ask("fleet", lambda: central.devices(site), self._fleet_answered)
 
-    def _message(self, error: str) -> str:
-        return self.t(error) if error == "not_available" else error
+    def _fleet_answered(self, answer: Answer) -> None:
+        if answer.get("ok"):
+            self.devices = answer.get("value") or []
+            self.notes.pop("fleet", None)
+        else:
+            self.devices = []
+            self._failed("fleet", answer)
+        self._show_fleet()
+        self._show_device_heading()
+        if self.today_after_fleet:
+            self.today_after_fleet = False
+            self.load_today()
 
     def _show_fleet(self) -> None:
-        error = getattr(self, "fleet_error", "")
-        self.fleet_message.setText(self._message(error))
-        self.bins_message.setText(self._message(error))
         today = self.options.today()
         tree = self.fleet_tree
         tree.clear()
@@ -643,8 +768,6 @@ class Console(QMainWindow):
 
     def _show_bins(self) -> None:
         rows = [(str(d.get("device", "")), *b) for d in self.devices for b in shapes.bins(d)]
-        if not rows and not getattr(self, "fleet_error", ""):
-            self.bins_message.setText(self.t("no_bins"))
         self.bins_table.setRowCount(len(rows))
         for index, row in enumerate(rows):
             full = row[3] == "full"
@@ -658,18 +781,26 @@ class Console(QMainWindow):
             self.show_device(*chosen)
 
     def show_device(self, site: str, device: str) -> None:
+        if self.device != (site, device):
+            # Not the last device's rows under this one's name while its own are on the way.
+            self.events_table.setRowCount(0)
+            self.commands_table.setRowCount(0)
         self.device = (site, device)
         self.command_panel.set_device(self.device)
         self._show_device_heading()
+        central = self.central
+        self._ask("events", lambda: central.events(device), self._events_answered)
+        self._load_commands()
+        self.tabs.setCurrentIndex(2)
+
+    def _events_answered(self, answer: Answer) -> None:
+        events: list[dict[str, Any]] = []
+        if answer.get("ok"):
+            events = answer.get("value") or []
+            self.notes.pop("events", None)
+        else:
+            self._failed("events", answer)
         today = self.options.today()
-        try:
-            events = self.central.events(device)
-            self.events_message.clear()
-        except CentralError as error:
-            events = []
-            self.events_message.setText(
-                self.t("not_available") if error.unavailable else error.message
-            )
         self.events_table.setRowCount(len(events))
         for index, event in enumerate(events):
             data = event.get("data")
@@ -687,21 +818,25 @@ class Console(QMainWindow):
                 (shapes.clock_text(event.get("time"), today), event.get("kind", ""), detail)
             ):
                 self.events_table.setItem(index, column, _cell(value))
-        self.events_table.resizeColumnsToContents()
-        self._load_commands()
-        self.tabs.setCurrentIndex(2)
+        # _stretch, not resizeColumnsToContents alone: the answer now comes while the table
+        # shows, and a visible header would keep its last column at its contents' width.
+        _stretch(self.events_table, 2)
 
     def _load_commands(self) -> None:
         """The chosen device's commands and their results, newest first, from the audit log."""
         if self.device is None:
             return
+        central, device = self.central, self.device[1]
+        self._ask("commands", lambda: central.commands(device), self._commands_answered)
+
+    def _commands_answered(self, answer: Answer) -> None:
+        commands: list[dict[str, Any]] = []
+        if answer.get("ok"):
+            commands = answer.get("value") or []
+            self.notes.pop("commands", None)
+        else:
+            self._failed("commands", answer)
         today = self.options.today()
-        try:
-            commands = self.central.commands(self.device[1])
-            self.commands_message.clear()
-        except CentralError as error:
-            commands = []
-            self.commands_message.setText(error.message)
         self.commands_table.setRowCount(len(commands))
         for index, command in enumerate(commands):
             for column, value in enumerate(
@@ -713,7 +848,7 @@ class Console(QMainWindow):
                 )
             ):
                 self.commands_table.setItem(index, column, _cell(value))
-        self.commands_table.resizeColumnsToContents()
+        _stretch(self.commands_table, 3)
 
     def _show_device_heading(self) -> None:
         if self.device is None:
@@ -739,56 +874,59 @@ class Console(QMainWindow):
 
     def load_today(self) -> None:
         site = self._site()
-        self.chart_kind, self.chart_series, self.chart_labels = "hour", {}, []
-        self.charts_error = ""
-        if site:
-            try:
-                rows = self.central.stats(site, self.options.today().isoformat())
-                self.chart_series = shapes.per_hour(rows)
-                self.chart_labels = [f"{h:02d}" for h in range(24)]
-            except CentralError as error:
-                self.charts_error = "not_available" if error.unavailable else error.message
-        self._draw_charts()
+        if not site:
+            return  # nothing to ask until a site is known (typed, or the fleet's first)
+        central, day = self.central, self.options.today().isoformat()
+        labels = [f"{h:02d}" for h in range(24)]
+        self._ask(
+            "stats",
+            lambda: shapes.per_hour(central.stats(site, day)),
+            lambda answer: self._stats_answered(answer, "hour", labels),
+        )
 
     def load_period(self) -> None:
         start = self.from_edit.date().toPython()
         end = self.to_edit.date().toPython()
         site = self._site()
-        self.chart_kind, self.chart_series, self.chart_labels = "day", {}, []
-        self.charts_error = ""
         if (
             not isinstance(start, date)
             or not isinstance(end, date)
             or not (0 <= (end - start).days < MAX_PERIOD_DAYS)
         ):
-            self.charts_error = "bad_period"
-        elif site:
-            days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+            self.tickets.redeem(self.tickets.issue("stats"))  # any answer still out is stale
+            self.answers.pop("stats", None)
+            self.chart_kind, self.chart_series, self.chart_labels = "day", {}, []
+            self.notes["stats"] = ("bad_period", {})
+            self._draw_charts()
+            self._show_notes()
+            return
+        if not site:
+            return
+        days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+        central = self.central
+
+        def per_day() -> dict[str, list[int]]:
             series: dict[str, list[int]] = {name: [] for name in shapes.MEASURES}
-            try:
-                for day in days:
-                    total = shapes.totals(
-                        shapes.per_hour(self.central.stats(site, day.isoformat()))
-                    )
-                    for name, values in series.items():
-                        values.append(total[name])
-            except CentralError as error:
-                self.charts_error = "not_available" if error.unavailable else error.message
-            else:
-                self.chart_series = series
-                self.chart_labels = [d.strftime("%d/%m") for d in days]
+            for day in days:
+                total = shapes.totals(shapes.per_hour(central.stats(site, day.isoformat())))
+                for name, values in series.items():
+                    values.append(total[name])
+            return series
+
+        labels = [d.strftime("%d/%m") for d in days]
+        self._ask("stats", per_day, lambda answer: self._stats_answered(answer, "day", labels))
+
+    def _stats_answered(self, answer: Answer, kind: str, labels: list[str]) -> None:
+        self.chart_kind, self.chart_series, self.chart_labels = kind, {}, []
+        if answer.get("ok"):
+            self.chart_series = answer.get("value") or {}
+            self.chart_labels = labels
+            self.notes.pop("stats", None)
+        else:
+            self._failed("stats", answer)
         self._draw_charts()
 
     def _draw_charts(self) -> None:
-        error = getattr(self, "charts_error", "")
-        if error in ("not_available", "bad_period"):
-            self.charts_message.setText(self.t(error))
-        elif error:
-            self.charts_message.setText(error)
-        elif self.chart_series:
-            self.charts_message.setText(self.t("totals", **shapes.totals(self.chart_series)))
-        else:
-            self.charts_message.clear()
         axis = self.t("hour" if self.chart_kind == "hour" else "day")
         heading = "per_hour" if self.chart_kind == "hour" else "per_day"
         for plot, title, pairs in (
@@ -830,7 +968,12 @@ class Console(QMainWindow):
             plot.setXRange(-0.7, max(len(self.chart_labels), 1) - 0.3, padding=0)
 
     def closeEvent(self, event: Any) -> None:
+        # Closing never waits for central: the answers still to come are dropped, the
+        # requests still out hung up (their threads end at once and cannot hold the exit).
+        self.requests.close()
         self.close_stream()
         self.command_panel.stop()
-        self.requests.wait()
+        self.central.abort()
+        if self.signing is not None:
+            self.signing.abort()
         super().closeEvent(event)
