@@ -83,9 +83,13 @@ class Client:
             self._cond.notify_all()
 
     def wait(self, predicate: Callable[[], bool], what: str, timeout: float = 10) -> None:
+        if not self.poll(predicate, timeout):
+            raise AssertionError(f"timed out waiting for {what}")
+
+    def poll(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        """Whether ``predicate`` came true within ``timeout`` s (for a wait that may try again)."""
         with self._cond:
-            if not self._cond.wait_for(predicate, timeout):
-                raise AssertionError(f"timed out waiting for {what}")
+            return self._cond.wait_for(predicate, timeout)
 
     def topics(self) -> list[str]:
         with self._cond:
@@ -153,11 +157,13 @@ def test_a_gate_cannot_command_a_kiosk_but_central_can(
     try:
         # The link subscribes right after connecting: wait until central's command gets
         # through, so that what is refused below is refused by the ACL, not by timing.
-        deadline = time.monotonic() + 10
+        # Each try waits a second for an answer, then sends again (the first may have come
+        # before the subscription); a slow answer is not a failure, only no answer in 30 s.
+        deadline = time.monotonic() + 30
         while not ran:
             assert time.monotonic() < deadline, "central's command never reached the kiosk"
             central.publish(f"{BASE}/kiosk-01/commands/message", command("kiosk-01", "message"))
-            central.wait(lambda: bool(central.messages) or bool(ran), "an answer", timeout=1)
+            central.poll(lambda: bool(central.messages) or bool(ran), timeout=1)
         first = len(ran)
         gate.publish(f"{BASE}/kiosk-01/commands/lock", command("kiosk-01", "lock"))
         staff.publish(f"{BASE}/kiosk-01/commands/lock", command("kiosk-01", "lock"))
@@ -169,7 +175,9 @@ def test_a_gate_cannot_command_a_kiosk_but_central_can(
         while len(ran) < first + 1:
             assert time.monotonic() < deadline, "central's reload never reached the kiosk"
             time.sleep(0.01)
-        assert _ran(ran)[first:] == ["reload"]  # the gate's and staff's locks never arrived
+        # The gate's and staff's locks never arrived (a late copy of the "message" tries
+        # above may still come in between, and says nothing about the ACL).
+        assert [name for name in _ran(ran)[first:] if name != "message"] == ["reload"]
         central.wait(lambda: len(central.topics()) >= first + 1, "the results")
         assert link.state is LinkState.ONLINE
     finally:
