@@ -106,8 +106,10 @@ if [ "$serve" -eq 1 ]; then
     exit $?
 fi
 set +e
+# The test ILS's login (SIPconfig.xml) by password_env: no password on a command line.
+export SIPSERVER_LOGIN_PASSWORD=clientpwd
 "$muontra" sip2 doctor \
-    "sip2://scclient:clientpwd@127.0.0.1:$port?institution=UWOLS&profile=evergreen&timeout=5" \
+    "sip2://scclient@127.0.0.1:$port?institution=UWOLS&profile=evergreen&timeout=5&password_env=SIPSERVER_LOGIN_PASSWORD" \
     --patron djfiander --pin 6789 --item 1565921879 "$@"
 status=$?
 set -e

@@ -43,10 +43,16 @@ def script_env(**extra: str) -> dict[str, str]:
     return {**os.environ, "MUONTRA": str(Path(sys.executable).parent / "muontra"), **extra}
 
 
-def ils_url(port: int) -> str:
-    """The URL the doctor recommends for this server, for the test ILS's login."""
+LOGIN_PASSWORD_ENV = "SIPSERVER_LOGIN_PASSWORD"
+"""Where a configuration finds the test ILS's login password (SIPconfig.xml: clientpwd)."""
+
+
+def ils_url(port: int, *, password_in_url: bool = True) -> str:
+    """The URL the doctor recommends for this server, for the test ILS's login; without
+    the password, for an [ils] section that takes it from LOGIN_PASSWORD_ENV."""
+    login = "scclient:clientpwd" if password_in_url else "scclient"
     return (
-        f"sip2://scclient:clientpwd@127.0.0.1:{port}"
+        f"sip2://{login}@127.0.0.1:{port}"
         "?institution=UWOLS&profile=evergreen&verify_checksum=0&timeout=5"
     )
 

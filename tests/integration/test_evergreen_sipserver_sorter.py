@@ -36,6 +36,7 @@ from sorter.service import build_sorter
 from tests.integration.sorter_rig import Rig
 from tests.integration.test_evergreen_sipserver import (
     ITEMS,
+    LOGIN_PASSWORD_ENV,
     PATRON,
     PIN,
     ils_url,
@@ -55,6 +56,7 @@ api_socket = "{data_dir}/s.sock"
 
 [ils]
 url = "{url}"
+password_env = "{password_env}"
 
 [devices]
 conveyor = "conveyor+sim://{name}?clock=real&rate=1.0&speed=0.5&reader=0.6&zone=0.3&diverters=1.6,2.4&end=4.0"
@@ -174,7 +176,9 @@ def evergreen_sorter(tmp_path: Path, port: int) -> Iterator[tuple[Rig, ApiClient
     """The sorter of CONFIG on a simulated belt, its ILS at ``port``, and a wall screen's
     client on its local API."""
     name = f"evergreen{time.monotonic_ns()}"
-    config = parse_config(CONFIG.format(data_dir=tmp_path, url=ils_url(port), name=name))
+    url = ils_url(port, password_in_url=False)
+    text = CONFIG.format(data_dir=tmp_path, url=url, password_env=LOGIN_PASSWORD_ENV, name=name)
+    config = parse_config(text)
     with ExitStack() as stack:
         sorter = build_sorter(config, stack, maintenance_every=3600)
         conveyor = sorter.conveyor
@@ -206,9 +210,10 @@ def capture(folder: Path, exchanges: list[tuple[float, bytes, bytes]]) -> None:
 @pytest.mark.interop
 @needs_sipserver
 def test_the_return_machine_sorts_evergreen_checkins_by_its_local_rules(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv(LOGIN_PASSWORD_ENV, "clientpwd")  # as a site keeps it: not in the file
     lent, not_lent = "1565921879", "0440242746"
     with running_sipserver() as server:
         # A patron borrowed one of the two items at the desk; the other is on the shelf.
