@@ -192,8 +192,7 @@ KNOWN = {
     "docs/sip2-doctor.md:10": "the same --pin",
     "docs/sip2-doctor.md:49": "the simulator's demo login in a URL",
     "docs/sip2-doctor.md:50": "the same --pin (the demo patron)",
-    "scripts/interop/evergreen-sipserver.sh:54": "SIPServer's test fixture login, on loopback",
-    "scripts/interop/evergreen-sipserver.sh:55": "SIPServer's test patron, by the doctor's --pin",
+    "scripts/interop/evergreen-sipserver.sh:113": "SIPServer's test patron, by the doctor's --pin",
 }
 
 

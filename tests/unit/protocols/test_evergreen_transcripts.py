@@ -3,6 +3,9 @@
 See docs/interop-evergreen.md for how they were captured. Every answer ends
 in "AZ0000": the server formats its hex checksum string as a number. Our
 decoder must report that, keep everything else, and re-encode byte for byte.
+Exchanges 09 and 10 are the return machine's checkins, as the sorter sent them
+(tests/integration/test_evergreen_sipserver_sorter.py), to the test ILS
+completed by scripts/interop/evergreen-test-ils-compat.pm.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import pytest
 
 from protocols.sip2 import (
     ACSStatusResponse,
+    CheckinRequest,
+    CheckinResponse,
     CheckoutResponse,
     EndSessionResponse,
     PatronStatusFlag,
@@ -33,7 +38,7 @@ def response(name: str) -> bytes:
 
 
 def test_the_transcripts_are_there() -> None:
-    assert len(EXCHANGES) == 8 and len(ANSWERED) == 7
+    assert len(EXCHANGES) == 10 and len(ANSWERED) == 9
 
 
 @pytest.mark.parametrize("name", ANSWERED)
@@ -80,3 +85,30 @@ def test_checkout_renew_and_end_session() -> None:
     end = decode(response("07-end-session"))
     assert isinstance(end, EndSessionResponse)
     assert end.screen_messages == ("Thank you for using Evergreen!",)
+
+
+def test_the_sorters_checkin_and_evergreens_answer_without_a_sort_bin() -> None:
+    request = decode((FOLDER / "09-sorter-checkin.request.sip2").read_bytes())
+    assert isinstance(request, CheckinRequest)
+    assert request.item_id == "1565921879" and request.no_block is False
+    assert request.institution_id == "UWOLS"
+    returned = decode(response("09-sorter-checkin"))
+    assert isinstance(returned, CheckinResponse)
+    assert returned.ok and returned.resensitize and not returned.alert
+    assert returned.magnetic_media is False
+    # The server's own order; no CL, no CT, no CV: nothing for the sort but AQ (empty) and CK.
+    assert [fid for fid, _ in returned.fields] == ["AO", "AB", "AQ", "AJ", "AA", "CK"]
+    assert returned.sort_bin is None and returned.destination_location is None
+    assert returned.alert_type is None and returned.screen_message == ()
+    assert returned.permanent_location == "" and returned.media_type == "001"
+    assert returned.title == "Perl 5 desktop reference"
+    assert returned.patron_id == "djfiander"  # who had it: the sorter must not keep or tell it
+
+
+def test_a_checkin_of_an_item_not_on_loan_is_refused_without_a_message() -> None:
+    refused = decode(response("10-sorter-checkin-not-on-loan"))
+    assert isinstance(refused, CheckinResponse)
+    assert not refused.ok and not refused.alert
+    assert refused.item_id == "0440242746" and refused.title == "The deep blue alibi"
+    assert refused.patron_id is None and refused.sort_bin is None
+    assert refused.screen_message == ()  # nothing says why: the test ILS tells no reason
