@@ -8,9 +8,11 @@ package by default, or SQLite), then in one run:
    the ratio to the bare subscriber's;
 3. N simulated devices (kiosks, gates, sorters) at 1 Hz for D seconds: birth,
    telemetry every second and a realistic event mix, with central storing them; lost
-   events are counted after a drain, and each gate alarm's time from publish to its
-   row being committed (central's listener, where the console's model is fed) gives
-   the p99.
+   events are counted after a drain. Central runs whole here (ingest, alert rules, the
+   HTTP API), and each gate alarm is timed twice: from its publish to its row being
+   committed, and from its publish to its alert reaching a staff console, read by the
+   console's own live-stream client (ui/console/client.LiveStream, which hands it to the
+   window's model). The second gives the p99 of the last line.
 
 The devices publish from their own process so that they do not share central's GIL, and
 through one MQTT connection publishing on every device's topics: a thousand devices cost
@@ -54,16 +56,20 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from central.db import make_engine, migrate
+from central.api import issue_token
+from central.db import make_engine, migrate, sessions
 from central.ingest import Ingest
 from central.models import Device, Event, HourlyStat
-from central.settings import MqttSection
+from central.service import CentralService
+from central.settings import CentralSettings, MqttSection
+from central.staff_models import AlertRow
 from central.store import StoreResult
 from engine.mqtt.paho_loop import stop_loop
 from protocols.mqtt import payloads
 from protocols.mqtt.payloads import Envelope
 from protocols.mqtt.topics import Channel, build_topic
 from tests.central.conftest import fresh_pg, start_pg
+from ui.console.client import Central, LiveStream
 
 PREFIX, SITE = "muontra", "VN-HN0001"
 
@@ -134,7 +140,11 @@ def messages_of(device: str, second: int) -> list[tuple[str, bytes]]:
     elif kind == "gate" and second % 4 == 0:
         event = ("people", {"direction": "in" if second % 8 else "out"})
     elif kind == "gate" and second % 10 == 3:
-        event = ("alarm", {"item_id": "3000000002", "gate": device, "sent": time.time()})
+        # Each alarm names its own item, so that each raises its own alert (one per item
+        # until acknowledged); the id carries the send time in µs, so the console's side
+        # can time the alert it receives with no table shared between the two processes.
+        sent = time.time()
+        event = ("alarm", {"item_id": f"A{int(sent * 1e6)}", "gate": device, "sent": sent})
     if event is not None:
         name, data = event
         message = payloads.Event(envelope(device), name, data)
@@ -228,7 +238,7 @@ def bare_rate(port: int, n: int, seconds: int) -> float:
 def clear(url: str) -> None:
     engine = make_engine(url)
     with Session(engine) as session, session.begin():
-        for table in (Event, HourlyStat, Device):
+        for table in (Event, HourlyStat, Device, AlertRow):
             session.execute(delete(table))
     engine.dispose()
 
@@ -280,21 +290,53 @@ def settings(port: int, client_id: str) -> MqttSection:
     )
 
 
-def fleet_run(port: int, url: str, n: int, seconds: int) -> tuple[int, int, list[float], float]:
-    """N devices at 1 Hz with one central: (events sent, lost, alarm latencies ms, events/s)."""
+def fleet_run(
+    port: int, url: str, n: int, seconds: int
+) -> tuple[int, int, list[float], list[float], float]:
+    """N devices at 1 Hz with one whole central (API on): (events sent, lost, alarm to
+    stored ms, alarm to console ms, events/s)."""
     clear(url)
-    latencies: list[float] = []
+    stored_ms: list[float] = []
+    console_ms: list[float] = []
 
     def listener(result: StoreResult) -> None:
         now = time.time()
         for event in result.events_new:
             sent = event.data.get("sent")
             if event.kind == "alarm" and isinstance(sent, float):
-                latencies.append((now - sent) * 1000)
+                stored_ms.append((now - sent) * 1000)
 
-    ingest = Ingest(settings(port, "bench-fleet"), make_engine(url), listeners=[listener])
-    ingest.start()
-    ingest.wait_subscribed(10)
+    seen: set[str] = set()
+
+    def on_alert(kind: str, body: dict[str, object]) -> None:
+        subject = body.get("subject")
+        if kind == "alert" and isinstance(subject, str) and subject.startswith("A"):
+            if subject in seen:
+                # Streamed twice: counted once, and said, since a console should not be.
+                print(f"the console was told of {subject} twice")
+                return
+            seen.add(subject)
+            console_ms.append((time.time() - int(subject[1:]) / 1e6) * 1000)
+
+    engine = make_engine(url)
+    with sessions(engine)() as session:
+        token = issue_token(session, "bench-console", now=time.time())
+        session.commit()
+    config = CentralSettings(
+        mqtt=settings(port, "bench-fleet"),
+        api={"enabled": True, "port": 0},  # type: ignore[arg-type]
+    )
+    service = CentralService(config, engine, on_alert=lambda _alert, _staff: None)
+    service.ingest.listen(listener)
+    service.start()
+    service.ingest.wait_subscribed(10)
+    assert service.staff.api is not None
+    stream_up = threading.Event()
+    console = Central(f"http://127.0.0.1:{service.staff.api.port}", token)
+    stream = LiveStream(console, on_alert, lambda up: stream_up.set() if up else None)
+    stream.start()
+    if not stream_up.wait(10):
+        raise SystemExit("the console's live stream did not open")
     start = time.monotonic()
     process, done = devices(port, n, seconds, burst=False)
     events, _total = done.get(timeout=seconds + 300)
@@ -305,11 +347,18 @@ def fleet_run(port: int, url: str, n: int, seconds: int) -> tuple[int, int, list
         time.sleep(0.1)
     drained = time.monotonic()
     elapsed = drained - start
-    ingest.stop()
+    stream.stop()
+    service.stop()
     stored = stored_events(url)
     # Kept up: the backlog after the last publish is stored within a couple of seconds.
     print(f"stored the rest {drained - published:.1f} s after the last publish ({load()})")
-    return events, events - stored, latencies, stored / elapsed
+    return events, events - stored, stored_ms, console_ms, stored / elapsed
+
+
+def p50_p99(values: list[float]) -> tuple[float, float]:
+    if len(values) < 2:
+        return float("nan"), float("nan")
+    return statistics.median(values), statistics.quantiles(values, n=100)[98]
 
 
 def main() -> int:
@@ -338,17 +387,21 @@ def main() -> int:
         print(f"central, one process: {one:,.0f} messages/s (ratio {one / bare:.2f}; {load()})")
         two = central_rate(port, url, args.devices, args.burst_seconds, 2)
         print(f"central, two sharing: {two:,.0f} messages/s (gain x{two / one:.2f}; {load()})")
-        events, lost, latencies, _rate = fleet_run(port, url, args.devices, args.seconds)
-        p99 = statistics.quantiles(latencies, n=100)[98] if len(latencies) >= 2 else float("nan")
+        events, lost, stored_ms, console_ms, _rate = fleet_run(
+            port, url, args.devices, args.seconds
+        )
         print(
             f"{args.devices} devices at 1 Hz for {args.seconds} s ({args.db}): {events} events,"
-            f" lost {lost}, {len(latencies)} alarms"
+            f" lost {lost}, {len(stored_ms)} alarms stored, {len(console_ms)} at the console"
         )
-        if latencies:
-            print(
-                f"alarm publish to stored: p50 {statistics.median(latencies):.0f} ms, "
-                f"p99 {p99:.0f} ms, max {max(latencies):.0f} ms ({load()})"
-            )
+        for what, values in (("stored", stored_ms), ("console", console_ms)):
+            if values:
+                p50, p99 = p50_p99(values)
+                print(
+                    f"alarm publish to {what}: p50 {p50:.0f} ms, p99 {p99:.0f} ms, "
+                    f"max {max(values):.0f} ms ({load()})"
+                )
+        _p50, p99 = p50_p99(console_ms)
         print(
             f"fleet: {args.devices} devices at 1 Hz, lost {lost}, stored {one:.0f} events/s, "
             f"bare subscriber {bare:.0f} events/s, ratio {one / bare:.2f}, "

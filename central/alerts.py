@@ -305,85 +305,100 @@ class AlertStore:
         self.sessions = sessions
 
     def apply(self, changes: list[Change]) -> list[AlertView]:
-        """Store ``changes``; the alerts newly raised (an open one already stored is skipped;
-        a security alert another process raised first is counted instead)."""
-        raised: list[AlertView] = []
-        for change in changes:
-            if isinstance(change, Raised):
-                view = self._raise(change)
-                if view is not None:
-                    raised.append(view)
-            elif isinstance(change, Counted):
-                self._count(change)
-            else:
-                with self.sessions() as session:
+        """Store ``changes``, in order, in one transaction; the alerts newly raised (an open
+        one already stored is skipped; a security alert another process raised first is
+        counted instead).
+
+        One transaction for the lot: a burst of gate alarms (a class walking out) is one
+        multi-row insert and one commit, not a commit per alarm, so the first alarm reaches
+        staff as soon as the last of the burst is stored. Only when another central process
+        stored one of the same alerts meanwhile (its open key is unique) is the batch done
+        again, each raise in its own savepoint so that only the duplicate is undone."""
+        try:
+            return self._apply(changes, savepoints=False)
+        except IntegrityError:
+            return self._apply(changes, savepoints=True)
+
+    def _apply(self, changes: list[Change], *, savepoints: bool) -> list[AlertView]:
+        raised: list[tuple[AlertRow, SecurityAlertRow | None]] = []
+        with self.sessions() as session:
+            for change in changes:
+                if isinstance(change, Raised):
+                    stored = self._raise(session, change, savepoints)
+                    if stored is not None:
+                        raised.append(stored)
+                elif isinstance(change, Counted):
+                    self._count(session, change)
+                else:
                     for row in session.scalars(
                         select(AlertRow).where(
                             AlertRow.key == change.key.text(), AlertRow.cleared.is_(None)
                         )
                     ):
                         row.cleared = change.time
-                    session.commit()
-        return raised
+            session.commit()
+            return [_view(row, security) for row, security in raised]
 
-    def _raise(self, change: Raised) -> AlertView | None:
+    def _raise(
+        self, session: Session, change: Raised, savepoint: bool
+    ) -> tuple[AlertRow, SecurityAlertRow | None] | None:
+        """Add the alert; in a ``savepoint`` (flushed at once) the insert that meets an
+        open alert of the same key is undone alone and None returned."""
         key = change.key
-        with self.sessions() as session:
-            row = AlertRow(
-                key=key.text(),
-                rule=key.rule,
-                site=key.site,
-                device=key.device,
-                subject=key.subject,
-                detail=change.detail,
-                raised=change.time,
-            )
+        row = AlertRow(
+            key=key.text(),
+            rule=key.rule,
+            site=key.site,
+            device=key.device,
+            subject=key.subject,
+            detail=change.detail,
+            raised=change.time,
+        )
+        if not savepoint:
             session.add(row)
-            security = None
-            try:
-                session.flush()
-                if change.severity is not None:
-                    security = SecurityAlertRow(
-                        alert_id=row.id,
-                        severity=change.severity,
-                        count=change.count,
-                        evidence=dict(change.evidence),
-                        last_seen=change.time,
-                    )
-                    session.add(security)
-                session.commit()
-            except IntegrityError:
-                session.rollback()  # another central process raised it first
-                if change.severity is not None:
-                    self._count(
-                        Counted(
-                            key, change.time, add=change.count, evidence=change.evidence or None
-                        )
-                    )
-                return None
-            return _view(row, security)
+            return row, self._security(session, row, change)
+        try:
+            with session.begin_nested():
+                session.add(row)
+                return row, self._security(session, row, change)
+        except IntegrityError:
+            if change.severity is not None:
+                evidence = change.evidence or None
+                self._count(session, Counted(key, change.time, add=change.count, evidence=evidence))
+            return None
 
-    def _count(self, change: Counted) -> None:
+    @staticmethod
+    def _security(session: Session, row: AlertRow, change: Raised) -> SecurityAlertRow | None:
+        """A security alert's own row (it needs the alert's id: flushed here)."""
+        if change.severity is None:
+            return None
+        session.flush()
+        security = SecurityAlertRow(
+            alert_id=row.id,
+            severity=change.severity,
+            count=change.count,
+            evidence=dict(change.evidence),
+            last_seen=change.time,
+        )
+        session.add(security)
+        session.flush()
+        return security
+
+    def _count(self, session: Session, change: Counted) -> None:
         """Add to (or set) an open security alert's count, in one statement: two central
         processes counting the same alert at once both count."""
-        with self.sessions() as session:
-            alert_id = session.scalar(
-                select(AlertRow.id).where(
-                    AlertRow.key == change.key.text(), AlertRow.cleared.is_(None)
-                )
-            )
-            if alert_id is None:
-                return  # closed meanwhile; the next sighting raises it again
-            count = SecurityAlertRow.count + change.add if change.total is None else change.total
-            values: dict[str, Any] = {"count": count, "last_seen": change.time}
-            if change.evidence is not None:
-                values["evidence"] = dict(change.evidence)
-            session.execute(
-                update(SecurityAlertRow)
-                .where(SecurityAlertRow.alert_id == alert_id)
-                .values(**values)
-            )
-            session.commit()
+        alert_id = session.scalar(
+            select(AlertRow.id).where(AlertRow.key == change.key.text(), AlertRow.cleared.is_(None))
+        )
+        if alert_id is None:
+            return  # closed meanwhile; the next sighting raises it again
+        count = SecurityAlertRow.count + change.add if change.total is None else change.total
+        values: dict[str, Any] = {"count": count, "last_seen": change.time}
+        if change.evidence is not None:
+            values["evidence"] = dict(change.evidence)
+        session.execute(
+            update(SecurityAlertRow).where(SecurityAlertRow.alert_id == alert_id).values(**values)
+        )
 
     def counted(self, key: AlertKey) -> AlertView | None:
         """The open alert of ``key`` as stored now (for the live stream after a count)."""
@@ -478,11 +493,21 @@ class AlertStore:
 
     def recipients(self, alert: AlertView) -> list[Staff]:
         """Active staff to tell at once: those of the alert's site, and those of every site."""
+        return self.recipients_of([alert])[alert.id]
+
+    def recipients_of(self, alerts: list[AlertView]) -> dict[int, list[Staff]]:
+        """:meth:`recipients` of each alert (by id), in one query for a whole burst."""
+        sites = {alert.site for alert in alerts}
         with self.sessions() as session:
             rows = session.scalars(
                 select(StaffAccount).where(
                     StaffAccount.active.is_(True),
-                    or_(StaffAccount.site == alert.site, StaffAccount.site.is_(None)),
+                    or_(StaffAccount.site.in_(sites), StaffAccount.site.is_(None)),
                 )
             )
-            return [staff_of(row) for row in rows if Role.parse(row.role) >= Role.VIEWER]
+            staff = [
+                (row.site, staff_of(row)) for row in rows if Role.parse(row.role) >= Role.VIEWER
+            ]
+        return {
+            alert.id: [who for site, who in staff if site in (None, alert.site)] for alert in alerts
+        }

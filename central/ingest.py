@@ -222,6 +222,10 @@ class Ingest:
         lane = self._urgent if message.topic.endswith(self._urgent_suffixes) else self._queue
         lane.put(_Received(message.topic, bytes(message.payload), message.mid, message.qos))
 
+    def listen(self, listener: Callable[[StoreResult], None]) -> None:
+        """Also call ``listener`` after each commit (before :meth:`start`)."""
+        self._listeners.append(listener)
+
     def pending(self) -> int:
         """Messages received and not yet handed to the store (both lanes)."""
         return self._queue.qsize() + self._urgent.qsize()

@@ -212,19 +212,21 @@ class StaffSide:
     def _apply(self, changes: list[Change]) -> None:
         if not changes:
             return
-        for alert in self.alerts.apply(changes):
+        raised = self.alerts.apply(changes)
+        with self._lock:
+            # Whoever marks an alert streamed first streams it: this, or tick()'s sync
+            # when it read the alert from the store between its commit and here.
+            fresh = [alert for alert in raised if alert.id not in self._streamed]
+            self._streamed.update(alert.id for alert in fresh)
+        # The consoles first (staff at the desk see it now), then the log and the hook.
+        if self.api is not None:
+            for alert in fresh:
+                self.api.broadcast("alert", alert.site, alert.as_json())
+        for alert in raised:
             # Rule, site and device only: an alert's subject is an item id or a card's
             # patron_ref (a keyed hash), never a patron's id or name.
             log.warning("alert %s at %s/%s", alert.rule, alert.site, alert.device)
-            with self._lock:
-                self._streamed.add(alert.id)
-            if self.api is not None:
-                self.api.broadcast("alert", alert.site, alert.as_json())
-            if self.on_alert is not None and alert.severity in (None, "critical"):
-                try:
-                    self.on_alert(alert, self.alerts.recipients(alert))
-                except Exception:
-                    log.exception("alert hook failed")
+        self._hook([alert for alert in raised if alert.severity in (None, "critical")])
         if self.api is not None:
             for change in changes:
                 if isinstance(change, Counted):
@@ -240,6 +242,21 @@ class StaffSide:
                 and isinstance(c, Raised | Cleared)
             }
         )
+
+    def _hook(self, told: list[AlertView]) -> None:
+        """The alert hook for each alert, with the staff to tell (one query for a burst)."""
+        if self.on_alert is None or not told:
+            return
+        try:
+            recipients = self.alerts.recipients_of(told)
+        except Exception:
+            log.exception("alert hook: the staff to tell could not be read")
+            return
+        for alert in told:
+            try:
+                self.on_alert(alert, recipients[alert.id])
+            except Exception:
+                log.exception("alert hook failed")
 
     def _tell_home_assistant(self, devices: set[tuple[str, str]]) -> None:
         if self.homeassistant is None:
@@ -271,13 +288,16 @@ class StaffSide:
         """Silence checks, the cross-process sync of open alerts, command timeouts."""
         now = self.clock()
         if now - self._synced >= self._sync_every:
+            with self._lock:
+                before = set(self._streamed)
             views = self.alerts.list_alerts(open_only=True, limit=1_000_000)
             keys = [AlertKey(v.rule, v.site, v.device, v.subject) for v in views]
             with self._lock:
                 self.evaluator.sync(keys, now)
                 # Alerts another process raised reach this process's streams too (once).
                 fresh = [v for v in views if v.id not in self._streamed]
-                self._streamed = {v.id for v in views}
+                # The open ones, and those this process raised while the list was read.
+                self._streamed = {v.id for v in views} | (self._streamed - before)
             if self._primed and self.api is not None:
                 for view in fresh:
                     self.api.broadcast("alert", view.site, view.as_json())

@@ -86,6 +86,38 @@ def test_a_security_alert_counts_in_the_store_and_a_second_raise_is_a_count(
     assert (gate.severity, gate.count, gate.evidence) == (None, None, None)
 
 
+def test_a_batch_with_a_raise_another_process_won_keeps_the_rest(
+    sessions: Callable[[], Session],
+) -> None:
+    """A batch's changes are one transaction: the raise another central process stored first
+    is undone alone (its savepoint), the alerts before and after it in the batch are kept,
+    and a security raise that lost the race is counted on the winner's alert."""
+    first, second = AlertStore(sessions), AlertStore(sessions)
+    taken = AlertKey("gate_alarm", SITE, "gate-a", "30077")
+    guessing = AlertKey("pin_guessing", SITE, "kiosk-01")
+    [won] = first.apply([Raised(taken, T0)])
+    [winner] = first.apply([Raised(guessing, T0, severity="critical", count=3)])
+    before, after = (AlertKey("gate_alarm", SITE, "gate-a", item) for item in ("30076", "30078"))
+    views = second.apply(
+        [
+            Raised(before, T0 + 1),
+            Raised(taken, T0 + 1),
+            Raised(guessing, T0 + 1, severity="critical", count=2),
+            Raised(after, T0 + 1),
+        ]
+    )
+    assert [v.subject for v in views] == ["30076", "30078"]
+    rows = {(r.subject, r.rule): r for r in second.list_alerts(open_only=True)}
+    assert set(rows) == {
+        ("30076", "gate_alarm"),
+        ("30077", "gate_alarm"),
+        ("30078", "gate_alarm"),
+        ("", "pin_guessing"),
+    }
+    assert rows[("30077", "gate_alarm")].id == won.id
+    assert (rows[("", "pin_guessing")].id, rows[("", "pin_guessing")].count) == (winner.id, 5)
+
+
 def test_quiet_alerts_clear_and_may_be_raised_again(sessions: Callable[[], Session]) -> None:
     ev, store_ = AlertEvaluator(RULES), AlertStore(sessions)
     quiet = {"threat": "config_changed", "severity": "warning", "detail": "changed"}
