@@ -6,11 +6,13 @@ to the engine's circulation (journaled, security set and read back, offline
 queue). A second (``sorter-decide``) decides the item's bin
 (:func:`sorter.decision.decide`) the moment the answer is in, so the decision
 does not wait for the belt loop's next tick; both work under the machine's
-lock, which is never held across the ILS call or the security write (the
-circulation's workers make them). The diverter fires when the item reaches
-it: the travel time from the reader to each diverter comes from the
-configuration and is counted in *belt* time, so a belt held still (a late
-ILS, a lost PLC, a jam) does not make the item miss its diverter.
+lock, which is never held across the ILS call (the circulation's ILS worker
+makes it) or a print job; the security write is the circulation's tag
+worker's, and only the next item's read, which shares the tunnel reader,
+waits for it. The diverter fires when the item reaches it: the travel time
+from the reader to each diverter comes from the configuration and is counted
+in *belt* time, so a belt held still (a late ILS, a lost PLC, a jam) does not
+make the item miss its diverter.
 
 When the ILS has not answered by the decision deadline (the travel to the
 first diverter less a margin) the configured policy applies: ``hold_belt``
