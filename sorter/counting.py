@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from sorter.flight import InFlight
 from sorter.machine_base import SorterBase
-from sorter.slips import empty_bin_with_slip
+from sorter.slips import emptied_bin, empty_bin_keep_manifest, print_slip_if_it_can
 
 if TYPE_CHECKING:
     from engine.mqtt.commands import EmptiedBin
+    from sorter.texts import Language
 
 
 class BinCounting(SorterBase):
@@ -79,17 +80,20 @@ class BinCounting(SorterBase):
 
         :class:`UnknownBin` for a bin this machine does not have. The caller (the local
         API, the MQTT command) announces it with ``announce_bin_emptied``, once.
+        The slip is printed outside the machine's lock (a printer takes seconds, and the
+        belt's decisions wait for that lock), under the printer's, as a receipt is.
         """
+        language: Language = "en" if self.language == "en" else "vi"
         with self.lock:
-            emptied = empty_bin_with_slip(
-                self.bins,
-                bin_id,
-                staff=staff,
-                directory=self.manifest_dir,
-                printer=self.printer,
-                language="en" if self.language == "en" else "vi",
-                clock=self.clock,
+            slip, manifest = empty_bin_keep_manifest(
+                self.bins, bin_id, directory=self.manifest_dir, clock=self.clock
             )
             self._tell_bins()
             self._apply()
-        return emptied
+        printed = False
+        if self.printer is not None:
+            with self.printer_lock:
+                printed = print_slip_if_it_can(
+                    self.printer, slip, language, self.clock, staff=staff
+                )
+        return emptied_bin(slip, manifest, printed)

@@ -55,6 +55,26 @@ def late_checkin_text(item_id: str, result: dict[str, Any]) -> Text:
 class IlsStep(SorterBase):
     """From a checkin's result to the item's bin."""
 
+    def _decide_loop(self) -> None:
+        """Decide each item the moment its checkin's result arrives.
+
+        The belt loop also drains the results before each tick (so an answer already in
+        is never taken for a late one), but it sleeps in the conveyor's poll for up to a
+        tick: waiting for it added up to a tick to every decision. Both drain under
+        ``lock``, so the results are still taken in the order they came.
+        """
+        try:
+            while not self._stop.is_set():
+                if not self._result_ready.wait(0.5):
+                    continue
+                with self.lock:
+                    self._result_ready.clear()
+                    self._drain_results()
+        except Exception:
+            self.loop_alive = False  # as the belt loop: unhealthy, and the watchdog restarts
+            log.exception("the decision loop stopped")
+            raise
+
     def _drain_results(self) -> None:
         while True:
             try:
@@ -113,12 +133,13 @@ class IlsStep(SorterBase):
         self._decided(item, decision, ils_message)
 
     def _decided(self, item: InFlight, decision: Decision, ils_message: str | None = None) -> None:
+        now = self.clock()  # the moment of the decision, before it is told and stored
         item.decision = decision
         # Bound for its bin from now on: counted in it when it lands there, but its room is
         # taken now, since the items on the belt fill a bin as surely as those in it and
         # the next decision must know.
         item.manifest = ManifestItem(
-            item.item_id, decision.title, decision.destination, self.clock(), decision.reason
+            item.item_id, decision.title, decision.destination, now, decision.reason
         )
         self.bins.bind(decision.bin, item.manifest)
         self._tell_bins()
@@ -130,7 +151,7 @@ class IlsStep(SorterBase):
             item.fire_at = item.read_at + travel
         self.store.decided(
             item.row_id,
-            self.clock(),
+            now,
             bin_id=decision.bin,
             wanted_bin=decision.wanted_bin,
             reason=decision.reason.value if decision.reason else None,

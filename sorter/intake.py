@@ -23,7 +23,7 @@ from sorter.flight import DROP_IDLE, Drop, InFlight
 from sorter.machine_base import SorterBase
 from sorter.machine_texts import filled
 from sorter.reasons import ExceptionReason
-from sorter.receipts import EndedDrop, build_receipt, deliver_receipt
+from sorter.receipts import METHODS, EndedDrop, build_receipt, deliver_receipt
 from sorter.texts import Text
 
 log = logging.getLogger(__name__)
@@ -169,13 +169,28 @@ class Intake(SorterBase):
         lang = language or self.language
         return build_receipt(drop, self.where, "en" if lang == "en" else "vi")
 
+    def receipt_methods(self) -> list[str]:
+        """The ways of a receipt the wall screen offers: switched on in ``[receipts]``, and
+        with the printer or mail server they need."""
+        ready = {"print": self.printer is not None, "email": self.email is not None, "qr": True}
+        return [m for m in METHODS if self.offered.allows(m) and ready[m]]
+
     def receipt(self, drop_id: str | None, how: str, address: str | None = None) -> dict[str, Any]:
-        """Deliver a drop's receipt as the patron chose (``print``, ``email``, ``qr``).
+        """Deliver a drop's receipt as the patron chose (``print``, ``email``, ``qr``); a way
+        the site switched off is refused (:class:`sorter.receipts.ReceiptNotOffered`).
 
         The address is used for this one message: it is not kept, logged, or told in
         any event."""
         receipt = self.drop_receipt(drop_id)
-        answer = deliver_receipt(receipt, how, self.printer, self.email, address)
+        answer = deliver_receipt(
+            receipt,
+            how,
+            self.printer,
+            self.email,
+            address,
+            offered=self.offered,
+            printer_lock=self.printer_lock,
+        )
         if answer.get("delivered") is False:
             self.bus.publish("receipt_failed", method=how, message=answer["message"])
         else:

@@ -1,10 +1,15 @@
 """The return machine at work: read, check in, decide, divert, count, tell.
 
 One thread (``sorter-belt``) owns the conveyor: it waits for the conveyor's
-events, reads the tunnel reader when an item reaches it, hands the checkin
+events, reads the tunnel reader when an item reaches it and hands the checkin
 to the engine's circulation (journaled, security set and read back, offline
-queue) and decides the item's bin (:func:`sorter.decision.decide`) when the
-answer is in. The diverter fires when the item reaches it: the travel time
+queue). A second (``sorter-decide``) decides the item's bin
+(:func:`sorter.decision.decide`) the moment the answer is in, so the decision
+does not wait for the belt loop's next tick; both work under the machine's
+lock, which is never held across the ILS call (the circulation's ILS worker
+makes it) or a print job; the security write is the circulation's tag
+worker's, and only the next item's read, which shares the tunnel reader,
+waits for it. The diverter fires when the item reaches it: the travel time
 from the reader to each diverter comes from the configuration and is counted
 in *belt* time, so a belt held still (a late ILS, a lost PLC, a jam) does not
 make the item miss its diverter.
@@ -19,7 +24,7 @@ either way: the checkin is in the journal before it is sent.
 Every item is recorded in :class:`sorter.store.SorterStore` as it is read,
 decided and diverted; after a power cut the items that were on the belt become
 staff lines, and the journal's reconcile finishes their checkins without
-doing any twice. A second thread (``sorter-maintenance``) replays offline
+doing any twice. A third thread (``sorter-maintenance``) replays offline
 checkins exactly once and turns holds and transits that only show on replay
 into staff lines.
 """
@@ -72,6 +77,7 @@ class Sorter(Intake, IlsStep, BeltTracking, BinCounting, Announcements):
             self._apply()
         for name, target in (
             ("sorter-belt", self._belt_loop),
+            ("sorter-decide", self._decide_loop),
             ("sorter-maintenance", self._maintenance_loop),
         ):
             thread = threading.Thread(target=target, name=name, daemon=True)
@@ -161,6 +167,7 @@ class Sorter(Intake, IlsStep, BeltTracking, BinCounting, Announcements):
                 # just fired): the counts below are final for a drop once this is 0.
                 "on_belt": len(self._flight) + len(self._landing),
                 "bins": self._bins_list(),
+                "receipts": self.receipt_methods(),
                 "language": self.language,
                 "stop_reason": self.stop_reason,
             }

@@ -29,7 +29,7 @@ from engine.journal.store import Journal
 from protocols.tags import SecurityPolicy
 from sorter.bins import Bins
 from sorter.flight import Drop, InFlight, SorterState
-from sorter.receipts import EndedDrops, Where
+from sorter.receipts import EndedDrops, Offered, Where
 from sorter.settings import SorterSettings
 from sorter.store import SorterStore
 
@@ -66,6 +66,7 @@ class SorterBase:
         manifest_dir: Path | None = None,
         where: Where | None = None,
         email: EmailSettings | None = None,
+        offered: Offered | None = None,
     ) -> None:
         self.settings = settings
         self.conveyor = conveyor
@@ -86,19 +87,27 @@ class SorterBase:
         """What a drop's receipt says about the machine."""
         self.email = email
         """The mail server for e-mailed receipts; None: this machine sends none."""
+        self.offered = offered or Offered(email=email is not None)
+        """The ways of a drop's receipt the site offers (``[receipts]`` print, email, qr)."""
+        self.printer_lock = threading.Lock()
+        """Held for a whole print job (a drop's receipt, a bin slip): jobs asked for at
+        once come out one after the other, whatever the printer's driver does."""
         self.ended = EndedDrops()
         """The last drops ended: their receipts may still be asked for."""
         self.bins = Bins(settings)
         self.reader_lock = threading.RLock()
         self.lock = threading.RLock()
         self._results: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._result_ready = threading.Event()
+        """Set when a checkin's result is queued: the decision thread takes it at once rather
+        than at the belt loop's next tick (issue 13: the decision is on the item's travel)."""
         self.circulation = Circulation(
             journal,
             ils,
             reader,
             self.reader_lock,
             policy,
-            on_result=self._results.put,
+            on_result=self._result_in,
             attempts=security_attempts,
             offline_enabled=offline_enabled,
             clock=clock,
@@ -145,6 +154,11 @@ class SorterBase:
         self.tag_seen: Callable[[bytes, int | None], object] | None = None
         """Each tag at intake with its AFI (None: the reader did not say): issue 15's check for
         a foreign AFI (engine/tamper/afi.py), set by sorter/service.py."""
+
+    def _result_in(self, result: dict[str, Any]) -> None:
+        """A checkin's outcome from the circulation's workers (their thread, no lock held)."""
+        self._results.put(result)
+        self._result_ready.set()
 
     @staticmethod
     def _diverters(settings: SorterSettings, conveyor: Conveyor) -> dict[str, int]:

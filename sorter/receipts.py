@@ -16,14 +16,18 @@ the wall screen gave and the ILS's own words.
 from __future__ import annotations
 
 import logging
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from engine.jsonlines import Refusal
 from engine.receipts.model import Language, Receipt, ReceiptDeliveryError, ReceiptLine
 from sorter.reasons import ExceptionReason
+from sorter.texts import RECEIPT_NOT_OFFERED
 
 if TYPE_CHECKING:
     from drivers.interfaces import ReceiptPrinter
@@ -43,6 +47,37 @@ CHECKING = frozenset({ExceptionReason.LATE_ILS.value})
 
 Method = Literal["print", "email", "qr"]
 METHODS: tuple[Method, ...] = ("print", "email", "qr")
+
+
+@dataclass(frozen=True, slots=True)
+class Offered:
+    """The ways of a receipt the site offers: the ``[receipts]`` switches (print, email, qr).
+
+    A way switched off is neither shown on the wall screen (``status``'s ``receipts``)
+    nor done when asked for: :class:`ReceiptNotOffered`.
+    """
+
+    paper: bool = True
+    email: bool = False
+    qr: bool = True
+
+    def allows(self, method: str) -> bool:
+        return {"print": self.paper, "email": self.email, "qr": self.qr}.get(method, False)
+
+
+class ReceiptNotOffered(Refusal):
+    """A receipt asked for in a way the site switched off; the API answers with the reason
+    in both languages (code ``receipt_not_offered``)."""
+
+    def __init__(self, method: str) -> None:
+        super().__init__(method)
+        text = RECEIPT_NOT_OFFERED[method]
+        self.message = {
+            "code": "receipt_not_offered",
+            "method": method,
+            "vi": text.vi,
+            "en": text.en,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,14 +155,22 @@ def deliver_receipt(
     printer: ReceiptPrinter | None,
     email: EmailSettings | None,
     address: str | None,
+    *,
+    offered: Offered | None = None,
+    printer_lock: threading.Lock | None = None,
 ) -> dict[str, Any]:
     """Deliver ``receipt`` as the patron chose; the answer is the kiosk's receipt answer.
 
+    A way the site switched off (``offered``) is refused (:class:`ReceiptNotOffered`).
     A channel that is not there or fails answers ``delivered: False`` with a message
     the patron can read (in the receipt's language); nothing else is lost.
+    ``printer_lock`` is held for the whole job: two drops' receipts, or a receipt and a
+    bin slip, asked for at once come out one after the other, never mixed on the paper.
     """
     if method not in METHODS:
         raise ValueError(f"how must be one of {', '.join(METHODS)}, got {method!r}")
+    if offered is not None and not offered.allows(method):
+        raise ReceiptNotOffered(method)
     # The delivery's libraries (segno, the mail client) are loaded at the first receipt,
     # not with the machine: most drops end without one (bench/sorter.py's memory goal).
     from engine.receipts.email import send_receipt
@@ -140,7 +183,8 @@ def deliver_receipt(
         if method == "print":
             if printer is None:
                 raise ReceiptDeliveryError(_NO_PRINTER[receipt.language], channel="paper")
-            print_receipt(printer, receipt)
+            with printer_lock or nullcontext():
+                print_receipt(printer, receipt)
         else:
             if email is None:
                 raise ReceiptDeliveryError(_NO_EMAIL[receipt.language], channel="email")

@@ -25,7 +25,7 @@ from engine.journal.store import Journal
 from engine.security.reporter import SecurityReporter
 from engine.tamper.afi import AfiWatch
 from sorter.machine import Sorter
-from sorter.receipts import Where
+from sorter.receipts import Offered, Where
 from sorter.settings import SorterSettings
 from sorter.store import SorterStore
 
@@ -117,6 +117,9 @@ def build_sorter(
             footer_en=config.receipts.footer_en,
         ),
         email=email_settings(config),
+        offered=Offered(
+            paper=config.receipts.print, email=config.receipts.email, qr=config.receipts.qr
+        ),
     )
     # A tag at intake whose AFI is neither of the site's two values (issue 15).
     afi = AfiWatch(config.security.to_policy(), reporter or SecurityReporter(sorter.bus))

@@ -41,9 +41,12 @@ __all__ = [
     "SLIP_NOT_PRINTED",
     "SLIP_PRINTED",
     "SLIP_STAFF",
+    "emptied_bin",
+    "empty_bin_keep_manifest",
     "empty_bin_with_slip",
     "manifest_name",
     "print_bin_slip",
+    "print_slip_if_it_can",
     "slip_text_lines",
     "write_manifest",
 ]
@@ -200,7 +203,24 @@ def empty_bin_with_slip(
     a bin the machine does not have; OSError, with the bin as it was, when the
     manifest cannot be written. This is what the sorter's ``empty_bin``
     (staff screen and the MQTT command's :class:`~engine.mqtt.commands.BinEmptier`)
-    does; announcing it (``bin_emptied``) is the caller's.
+    does, in two parts (:func:`empty_bin_keep_manifest` under the machine's lock,
+    :func:`print_slip_if_it_can` outside it); announcing it (``bin_emptied``) is the
+    caller's.
+    """
+    slip, manifest = empty_bin_keep_manifest(bins, bin_id, directory=directory, clock=clock)
+    printed = printer is not None and print_slip_if_it_can(
+        printer, slip, language, clock, staff=staff
+    )
+    return emptied_bin(slip, manifest, printed)
+
+
+def empty_bin_keep_manifest(
+    bins: Bins, bin_id: str, *, directory: Path, clock: Callable[[], datetime]
+) -> tuple[BinSlip, Path]:
+    """Count ``bin_id`` to 0 and write its manifest; the slip to print and the manifest.
+
+    :class:`UnknownBin` for a bin the machine does not have; OSError, with the bin as it
+    was, when the manifest cannot be written.
     """
     try:
         slip = bins.empty(bin_id, clock())
@@ -216,13 +236,28 @@ def empty_bin_with_slip(
         for item in slip.items:
             bins.place(bin_id, item)
         raise
-    printed = False
-    if printer is not None:
-        try:
-            print_bin_slip(printer, slip, language, clock, staff=staff)
-            printed = True
-        except ReceiptDeliveryError:
-            pass  # logged by print_bin_slip; the manifest has it all
+    return slip, manifest
+
+
+def print_slip_if_it_can(
+    printer: ReceiptPrinter,
+    slip: BinSlip,
+    language: Language,
+    clock: Callable[[], datetime],
+    *,
+    staff: str | None = None,
+) -> bool:
+    """Print the slip of an emptied bin; False when the printer failed (logged by
+    :func:`print_bin_slip`; the manifest has it all)."""
+    try:
+        print_bin_slip(printer, slip, language, clock, staff=staff)
+    except ReceiptDeliveryError:
+        return False
+    return True
+
+
+def emptied_bin(slip: BinSlip, manifest: Path, printed: bool) -> EmptiedBin:
+    """What staff and the fleet are told of an emptied bin."""
     # Imported here: engine.mqtt.commands brings the MQTT link (paho), which a machine
     # without [mqtt] never needs to hold in memory.
     from engine.mqtt.commands import EmptiedBin

@@ -166,6 +166,22 @@ REPLAY_REFUSED = Text(
     "Item {item} went to bin {bin}, but the ILS refused the checkin — check it in at the desk.",
 )
 
+RECEIPT_NOT_OFFERED: dict[str, Text] = {
+    "print": Text(
+        "Máy này không in phiếu trên giấy: hãy chọn cách khác.",
+        "This machine does not print receipts on paper: please choose another way.",
+    ),
+    "email": Text(
+        "Máy này không gửi phiếu qua e-mail: hãy chọn cách khác.",
+        "This machine does not send receipts by e-mail: please choose another way.",
+    ),
+    "qr": Text(
+        "Máy này không hiện phiếu bằng mã QR: hãy chọn cách khác.",
+        "This machine does not show receipts as a QR code: please choose another way.",
+    ),
+}
+"""Why a receipt the site switched off (``[receipts] print/email/qr = false``) is refused."""
+
 SLIP_TITLE = Text("Phiếu thùng {bin}: {name}", "Bin slip {bin}: {name}")
 SLIP_EMPTIED = Text("Làm trống lúc {when}", "Emptied at {when}")
 SLIP_COUNT = Text("{count} tài liệu", "{count} items")

@@ -8,7 +8,8 @@ import email
 import email.policy
 import logging
 import socket
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,13 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from drivers.interfaces import DeviceState
 from drivers.sim.reader import item_tag
 from engine.receipts.qr import parse_qr_payload
 from engine.receipts.templates import render_lines
-from sorter.api import COMMANDS
+from kiosk.api import ApiClient, CommandFailed
+from sorter.api import COMMANDS, SorterApiServer
+from sorter.receipts import ReceiptNotOffered
 from tests.integration.sorter_rig import Rig, sorter_rig
 
 RASTER = b"\x1dv0"
@@ -93,6 +97,7 @@ def test_the_drop_receipt_prints_mails_and_shows_as_a_qr_code(
     paper = tmp_path / "printer.bin"
     paper.write_bytes(b"")
     with sorter_rig(tmp_path, printer=f"escpos+file://{paper}", more=receipts_config(port)) as rig:
+        assert rig.sorter.status()["receipts"] == ["print", "email", "qr"]
         drop = a_drop(rig)
         receipt = rig.sorter.drop_receipt(drop, "vi")
         assert receipt.kind == "return" and receipt.transaction_id == drop
@@ -141,11 +146,15 @@ def test_the_drop_receipt_prints_mails_and_shows_as_a_qr_code(
 
 def test_a_receipt_that_cannot_be_delivered_says_so_and_the_drop_stays(tmp_path: Path) -> None:
     with sorter_rig(tmp_path) as rig:  # no printer, no mail server
+        # Paper is switched on but there is no printer: the screen does not offer it, and
+        # asked for all the same it is not delivered, with the patron's reason.
+        assert rig.sorter.status()["receipts"] == ["qr"]
         drop = a_drop(rig)
         printed = call(rig, "receipt", drop=drop, how="print")
         assert printed["delivered"] is False and "máy in" in printed["message"]
-        mailed = call(rig, "receipt", drop=drop, how="email", email=PATRON)
-        assert mailed["delivered"] is False
+        # E-mail is switched off ([receipts] email = false, the default): refused.
+        with pytest.raises(ReceiptNotOffered):
+            call(rig, "receipt", drop=drop, how="email", email=PATRON)
         # Still there: the patron chooses another way.
         assert call(rig, "receipt", drop=drop, how="qr")["method"] == "qr"
         # No drop given: the last one ended.
@@ -154,8 +163,91 @@ def test_a_receipt_that_cannot_be_delivered_says_so_and_the_drop_stays(tmp_path:
             == call(rig, "receipt", drop=drop, how="qr")["payload"]
         )
         failed = [e for e in rig.sorter.bus.history() if e["event"] == "receipt_failed"]
-        assert [e["method"] for e in failed] == ["print", "email"]
-        assert PATRON not in repr(failed)
+        assert [e["method"] for e in failed] == ["print"]
+        assert PATRON not in repr(rig.sorter.bus.history())
+
+
+def test_paper_switched_off_is_not_offered_and_refused_in_both_languages(tmp_path: Path) -> None:
+    paper = tmp_path / "printer.bin"
+    paper.write_bytes(b"")
+    switched_off = "[receipts]\nprint = false\n"
+    with sorter_rig(tmp_path, printer=f"escpos+file://{paper}", more=switched_off) as rig:
+        server = SorterApiServer(tmp_path / "api.sock", rig.sorter)
+        server.serve_in_thread()
+        client = ApiClient(tmp_path / "api.sock", timeout=10)
+        try:
+            # The wall screen is not offered paper, though the machine has a printer.
+            assert client.result("status")["receipts"] == ["qr"]
+            drop = a_drop(rig)
+            with pytest.raises(CommandFailed) as refused:
+                client.result("receipt", drop=drop, how="print")
+            error = refused.value.error
+            assert error["code"] == "receipt_not_offered" and error["method"] == "print"
+            assert "giấy" in error["vi"] and "paper" in error["en"]
+            assert paper.read_bytes() == b""  # nothing went to the printer
+            assert client.result("receipt", drop=drop, how="qr")["method"] == "qr"
+            # The switch is the patron's receipt: staff's bin slips still print.
+            emptied = client.result("empty_bin", bin="x")
+            assert emptied["items"] == 1 and emptied["printed"] is True
+            assert paper.read_bytes() != b""
+        finally:
+            client.close()
+            server.close()
+
+
+class SlowPaper:
+    """A printer with no lock of its own that puts a job on paper line by line. The first
+    job waits after its first line until a second job starts (2 s at most), so two jobs
+    that the sorter did not keep apart would mix on the paper."""
+
+    url = "test://slow-paper"
+    state = DeviceState.READY
+
+    def __init__(self) -> None:
+        self.paper: list[tuple[int, str]] = []
+        self.jobs = 0
+        self.second_started = threading.Event()
+        self._count = threading.Lock()
+
+    def open(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def print_receipt(self, lines: Sequence[str], qr: str | None = None) -> None:
+        with self._count:
+            self.jobs += 1
+            job = self.jobs
+        if job == 2:
+            self.second_started.set()
+        for index, line in enumerate(lines):
+            self.paper.append((job, line))
+            if job == 1 and index == 0:
+                self.second_started.wait(2.0)
+
+
+def test_two_drops_printed_at_once_come_out_one_after_the_other(tmp_path: Path) -> None:
+    with sorter_rig(tmp_path) as rig:
+        printer = SlowPaper()
+        rig.sorter.printer = printer
+        drops = [a_drop(rig), a_drop(rig)]
+        answers: list[Any] = []
+        threads = [
+            threading.Thread(
+                target=lambda d=drop: answers.append(call(rig, "receipt", drop=d, how="print"))
+            )
+            for drop in drops
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert answers == [{"method": "print", "delivered": True}] * 2
+        order = [job for job, _ in printer.paper]
+        assert sorted(set(order)) == [1, 2]
+        # Each job's lines in one block: 1…1 2…2, never 1 2 1.
+        assert order == sorted(order), order
 
 
 def test_bad_receipt_requests_get_a_clear_error(tmp_path: Path) -> None:

@@ -124,6 +124,23 @@ def test_an_e_mail_receipt_is_typed_on_the_wall(qtbot: Any, wall: Any, sorter: F
     assert calls(sorter, "receipt") == [{"drop": drop, "how": "email", "email": "an@x.vn"}]
 
 
+def test_paper_switched_off_is_not_offered_on_the_wall(
+    qtbot: Any, wall: Any, sorter: FakeSorter
+) -> None:
+    wait_screen(qtbot, wall, "drop")
+    qtbot.waitUntil(lambda: sorter.drop is not None)
+    sorter.set_state(receipts=["email", "qr"])  # [receipts] print = false at the sorter
+    qtbot.waitUntil(lambda: wall.bridge.state["receipts"] == ["email", "qr"])
+    sorter.drop_item("B0001", "Truyện Kiều")
+    qtbot.waitUntil(lambda: len(wall.bridge.rows) == 1)
+    tap(wall, "receipt")
+    wait_screen(qtbot, wall, "receipt")
+    assert find_item(wall, "receipt-email").isVisible()
+    assert find_item(wall, "receipt-qr").isVisible()
+    with pytest.raises(AssertionError, match="no item 'receipt-print' on screen"):
+        find_item(wall, "receipt-print")
+
+
 def test_a_receipt_that_did_not_print_says_so_and_offers_the_others(
     qtbot: Any, wall: Any, sorter: FakeSorter
 ) -> None:

@@ -197,6 +197,38 @@ def test_a_refused_receipt_is_told_in_the_patrons_language() -> None:
     assert vm.snapshot()["message"] == "Không gửi được biên lai — hãy chọn cách khác"
 
 
+def test_only_the_receipts_the_sorter_offers_are_shown() -> None:
+    vm = connected(FakeSorterLink())
+    assert vm.snapshot()["receipts"] == ["print", "email", "qr"]  # a sorter that does not say
+    link = FakeSorterLink(status={"ok": True, "result": status(receipts=["qr", "email"])})
+    vm = connected(link)
+    assert vm.snapshot()["receipts"] == ["email", "qr"]  # [receipts] print = false: no paper
+    qml = (QML / "SorterReceipt.qml").read_text()
+    for way in ("print", "email", "qr"):
+        assert f'visible: sorter.state.receipts.indexOf("{way}") >= 0' in qml
+
+
+def test_a_receipt_switched_off_is_refused_with_the_sorters_reason() -> None:
+    refusal = {
+        "ok": False,
+        "error": {
+            "code": "receipt_not_offered",
+            "method": "print",
+            "vi": "Máy này không in phiếu trên giấy: hãy chọn cách khác.",
+            "en": "This machine does not print receipts on paper: please choose another way.",
+        },
+    }
+    vm = connected(FakeSorterLink(receipt=refusal))
+    vm.finish(want_receipt=True)
+    vm.receipt("print")
+    assert vm.visible_screen == "receipt"
+    assert vm.snapshot()["message"] == "Máy này không in phiếu trên giấy: hãy chọn cách khác."
+    vm.language = "en"
+    assert vm.snapshot()["message"] == (
+        "This machine does not print receipts on paper: please choose another way."
+    )
+
+
 def test_an_e_mail_address_is_checked_and_only_address_characters_typed() -> None:
     link = FakeSorterLink(receipt={"ok": True, "result": {"method": "email", "delivered": True}})
     vm = connected(link)

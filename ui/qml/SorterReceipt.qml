@@ -28,9 +28,9 @@ Item {
         anchors.topMargin: theme.values.spacing * 2
         width: parent.width
         spacing: theme.values.spacing * 1.5
-        BigButton { objectName: "receipt-print"; text: sorter.tr.receipt_print; enabledButton: !sorter.state.busy; onClicked: sorter.receipt("print") }
-        BigButton { objectName: "receipt-email"; text: sorter.tr.receipt_email; enabledButton: !sorter.state.busy; onClicked: sorter.receipt("email") }
-        BigButton { objectName: "receipt-qr"; text: sorter.tr.receipt_qr; enabledButton: !sorter.state.busy; onClicked: sorter.receipt("qr") }
+        BigButton { objectName: "receipt-print"; visible: sorter.state.receipts.indexOf("print") >= 0; text: sorter.tr.receipt_print; enabledButton: !sorter.state.busy; onClicked: sorter.receipt("print") }
+        BigButton { objectName: "receipt-email"; visible: sorter.state.receipts.indexOf("email") >= 0; text: sorter.tr.receipt_email; enabledButton: !sorter.state.busy; onClicked: sorter.receipt("email") }
+        BigButton { objectName: "receipt-qr"; visible: sorter.state.receipts.indexOf("qr") >= 0; text: sorter.tr.receipt_qr; enabledButton: !sorter.state.busy; onClicked: sorter.receipt("qr") }
         BigButton { objectName: "receipt-none"; primary: true; text: sorter.tr.receipt_none; onClicked: sorter.home() }
     }
 

@@ -37,6 +37,7 @@ STAFF_SCREENS = {"staff_pin", "staff", "staff_exceptions", "staff_report"}
 # Receipt screens stay up when the machine pauses or closes its intake behind the
 # patron: the items already in are theirs to have a receipt for.
 RECEIPT_SCREENS = {"receipt", "receipt_email", "receipt_qr", "thanks"}
+RECEIPT_WAYS = ("print", "email", "qr")
 PAUSED_STATES = {"paused", "stopped", "plc_lost", "starting"}
 # Exceptions the patron is told "Returned — thank you" for: the item is checked in
 # (or will be, once a late ILS answers); it only needs staff's hands afterwards.
@@ -232,6 +233,7 @@ class SorterViewModel:
             "to_staff": tr("sorter_to_staff", lang, count=to_staff) if to_staff else "",
             "email": self.email,
             "qr": self.qr_svg,
+            "receipts": self._receipt_ways(),
             "pin_dots": "●" * len(self.pin),
             "staff_available": self.staff_gate.available,
             "machine": self._machine_view(),
@@ -246,6 +248,14 @@ class SorterViewModel:
             "exceptions_label": tr("sorter_exceptions_n", lang, count=len(self.exceptions)),
             "report_label": tr("sorter_report_n", lang, count=len(self.report)),
         }
+
+    def _receipt_ways(self) -> list[str]:
+        """The ways of a receipt to offer: the sorter's ``receipts`` (what the site switched
+        on and the machine can do); all three from a sorter that does not say."""
+        ways = self.status.get("receipts")
+        if not isinstance(ways, list):
+            return list(RECEIPT_WAYS)
+        return [way for way in RECEIPT_WAYS if way in ways]
 
     def _notice(self) -> Message:
         """Closed, paused or out of reach, in both languages at once (Vietnamese first):
@@ -481,9 +491,14 @@ class SorterViewModel:
             result = _result(answer)
             if not answer.get("ok"):
                 # A patron reads "choose another way" in their language, not the daemon's
-                # technical refusal (which may exist in English only).
-                log.info("the sorter refused a receipt: %s", _error(answer).get("code"))
-                self._say("receipt_failed")
+                # technical refusal (which may exist in English only); a way the site
+                # switched off comes with the sorter's reason in both languages.
+                error = _error(answer)
+                log.info("the sorter refused a receipt: %s", error.get("code"))
+                if error.get("code") == "receipt_not_offered" and error.get("vi"):
+                    self._refusal(answer)
+                else:
+                    self._say("receipt_failed")
                 self.screen = "receipt"
             elif how == "qr" and result.get("svg"):
                 svg = str(result["svg"]).encode()

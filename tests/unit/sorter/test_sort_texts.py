@@ -17,11 +17,20 @@ def _all_texts() -> list[tuple[str, Text]]:
     for reason, entry in REASONS.items():
         for part in ("name", "staff_action", "patron"):
             found.append((f"{reason}.{part}", getattr(entry, part)))
+    # Texts kept by key in a table of their own.
+    for name, value in vars(texts).items():
+        if isinstance(value, dict):
+            found += [(f"{name}[{key}]", t) for key, t in value.items() if isinstance(t, Text)]
     return found
 
 
 def _blanks(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+def test_every_way_of_a_receipt_has_its_refusal() -> None:
+    assert set(texts.RECEIPT_NOT_OFFERED) == {"print", "email", "qr"}
+    assert any(name.startswith("RECEIPT_NOT_OFFERED[") for name, _ in _all_texts())
 
 
 def test_every_reason_has_its_texts() -> None:
