@@ -78,6 +78,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Too many wrong PINs — please ask staff",
     ),
     "patron_unknown": ("Không tìm thấy bạn đọc", "Patron not found"),
+    "receipt_not_offered": (
+        "Máy này không có cách nhận biên lai đó — hãy chọn cách khác",
+        "This machine does not offer that kind of receipt — please choose another",
+    ),
     "patron_id_invalid": (
         "Không đọc được mã thẻ này — hãy hỏi thủ thư",
         "This card number cannot be used — please ask staff",

@@ -609,7 +609,20 @@ class Engine:
             "language": session.language,
             "items": items,
             **_counts(items),
-            "email_available": session.email is not None,
+            **self._receipt_ways(session),
+        }
+
+    def _receipt_ways(self, session: PatronSession | None) -> dict[str, bool]:
+        """The receipts this kiosk offers now: the site's [receipts] switches, and what each
+        needs (a printer; a mail server and the patron's address)."""
+        receipts = self.config.receipts
+        return {
+            "print_available": receipts.print and bool(self.config.devices.printer),
+            "email_available": receipts.email
+            and receipts.smtp is not None
+            and session is not None
+            and session.email is not None,
+            "qr_available": receipts.qr,
         }
 
     def _settle_before_summary(self, session: PatronSession) -> None:
@@ -632,6 +645,10 @@ class Engine:
             session = self.session
         if summary is None:
             raise CommandError("patron_unknown")
+        if method != "none" and not self._receipt_ways(session).get(f"{method}_available", False):
+            # A way the site switched off (or cannot do here) is refused before anything is
+            # printed or sent; the session stays open for the patron to choose another.
+            raise CommandError("receipt_not_offered")
         # Printing or mailing may take seconds: not under the lock the pad reports through.
         result: dict[str, Any] = deliver(self, summary, session, method)
         self.end_session("done")

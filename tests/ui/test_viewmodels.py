@@ -149,6 +149,20 @@ def test_the_summary_says_what_is_still_being_checked() -> None:
     assert vm.snapshot()["summary"] == "Đã mượn 3 tài liệu, 1 không mượn được"
 
 
+def test_the_receipt_screen_offers_only_the_ways_the_engine_offers() -> None:
+    vm = connected(FakeEngine())
+    vm.summary = {"checked_out": 1, "print_available": False, "qr_available": True}
+    state = vm.snapshot()
+    assert (state["print_available"], state["qr_available"], state["email_available"]) == (
+        False,
+        True,
+        False,
+    )
+    # An engine that does not say (older than the switches) offers paper and QR as before.
+    vm.summary = {"checked_out": 1}
+    assert (vm.snapshot()["print_available"], vm.snapshot()["qr_available"]) == (True, True)
+
+
 def test_the_engine_away_means_out_of_service() -> None:
     fake = FakeEngine()
     vm = connected(fake)

@@ -12,9 +12,9 @@ Item {
             visible: kiosk.state.screen === "receipt"
             width: parent.width
             spacing: theme.values.spacing * 2
-            BigButton { objectName: "receipt-print"; text: kiosk.tr.receipt_print; enabledButton: kiosk.state.summary !== ""; onClicked: kiosk.receipt("print") }
+            BigButton { objectName: "receipt-print"; visible: kiosk.state.print_available; text: kiosk.tr.receipt_print; enabledButton: kiosk.state.summary !== ""; onClicked: kiosk.receipt("print") }
             BigButton { objectName: "receipt-email"; visible: kiosk.state.email_available; text: kiosk.tr.receipt_email; onClicked: kiosk.receipt("email") }
-            BigButton { objectName: "receipt-qr"; text: kiosk.tr.receipt_qr; enabledButton: kiosk.state.summary !== ""; onClicked: kiosk.receipt("qr") }
+            BigButton { objectName: "receipt-qr"; visible: kiosk.state.qr_available; text: kiosk.tr.receipt_qr; enabledButton: kiosk.state.summary !== ""; onClicked: kiosk.receipt("qr") }
             BigButton { objectName: "receipt-none"; primary: true; text: kiosk.tr.receipt_none; enabledButton: kiosk.state.summary !== ""; onClicked: kiosk.receipt("none") }
         }
         Body { visible: kiosk.state.screen === "receipt_qr"; text: kiosk.tr.receipt_qr_hint }

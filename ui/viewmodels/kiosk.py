@@ -129,6 +129,9 @@ class KioskViewModel:
             "account": self._account_view(),
             "summary": self._summary_text(summary, lang) if self.summary else "",
             "email_available": bool(summary.get("email_available")),
+            # An engine that does not say offers paper and QR, as before the switches.
+            "print_available": bool(summary.get("print_available", True)),
+            "qr_available": bool(summary.get("qr_available", True)),
             "qr": self.qr_svg,
             "busy": self.busy,
             "idle_visible": self.idle_visible,
