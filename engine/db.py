@@ -13,6 +13,10 @@ timeout) and each sees the previous one's committed work. The partial unique
 index on open loans is the second line of defence.
 
 A file database runs in WAL mode so that readers never wait for the writer.
+WAL with ``synchronous=NORMAL`` survives a killed process but a power cut may take
+the last commits back; a store whose every commit must outlive a power cut (the
+journal: its record of a loan is written before the ILS is asked) sets ``DURABLE``
+and gets ``synchronous=FULL``, an fsync of the log at each commit.
 An in-memory database lives in a single connection, shared by every thread
 under a lock (there is nothing to gain from concurrency there).
 """
@@ -111,7 +115,7 @@ def head_revision(migrations: Path) -> str | None:
     return ScriptDirectory.from_config(alembic_config(migrations)).get_current_head()
 
 
-def _install_sqlite_hooks(engine: Engine, *, wal: bool) -> None:
+def _install_sqlite_hooks(engine: Engine, *, wal: bool, durable: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take over transaction control from the sqlite3 module (see module docstring).
@@ -122,7 +126,7 @@ def _install_sqlite_hooks(engine: Engine, *, wal: bool) -> None:
             cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             if wal:
                 cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA synchronous=NORMAL")
+                cursor.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         finally:
             cursor.close()
 
@@ -136,6 +140,8 @@ class SqliteStore:
     """One database. Create it with :meth:`open` on a subclass that sets ``MIGRATIONS``."""
 
     MIGRATIONS: ClassVar[Path]
+    DURABLE: ClassVar[bool] = False
+    """Every commit survives a power cut (``synchronous=FULL``); see the module's docstring."""
 
     def __init__(self, engine: Engine, *, path: Path | None) -> None:
         self.engine = engine
@@ -169,7 +175,7 @@ class SqliteStore:
                 f"sqlite:///{file}",
                 connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
             )
-            _install_sqlite_hooks(engine, wal=True)
+            _install_sqlite_hooks(engine, wal=True, durable=cls.DURABLE)
             store = cls(engine, path=file)
         if migrate:
             store.upgrade()

@@ -110,6 +110,10 @@ class Txn:
 
 class Journal(db.SqliteStore):
     MIGRATIONS: ClassVar[Path] = MIGRATIONS
+    # A loan recorded before the ILS is asked must still be there after a power cut,
+    # or the ILS may hold a loan whose tag the kiosk never released (or a refusal it
+    # would send again): an fsync per commit, a few per item.
+    DURABLE: ClassVar[bool] = True
 
     @classmethod
     def open(cls, path: str | Path | None = None, *, migrate: bool = True) -> Self:
