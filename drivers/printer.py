@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
+from drivers import escpos_cache
 from drivers.interfaces import DeviceState, DeviceUnavailable
 from drivers.receipt_image import DEFAULT_FONT, DEFAULT_FONT_SIZE, MARGIN, load_font, render_receipt
 from drivers.registry import DeviceUrl, DeviceUrlError
@@ -71,6 +72,8 @@ def _escpos() -> Any:
     """
     root = logging.getLogger()
     before = list(root.handlers)
+    # First, and from our own pickle: its YAML parse would cost every daemon about 3 MB.
+    escpos_cache.import_capabilities()
     import escpos.capabilities
     import escpos.codepages
     import escpos.exceptions
