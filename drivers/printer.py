@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
+from drivers import escpos_cache
 from drivers.interfaces import DeviceState, DeviceUnavailable
 from drivers.receipt_image import DEFAULT_FONT, DEFAULT_FONT_SIZE, MARGIN, load_font, render_receipt
 from drivers.registry import DeviceUrl, DeviceUrlError
@@ -71,6 +72,8 @@ def _escpos() -> Any:
     """
     root = logging.getLogger()
     before = list(root.handlers)
+    # First, and from our own pickle: its YAML parse would cost every daemon about 3 MB.
+    escpos_cache.import_capabilities()
     import escpos.capabilities
     import escpos.codepages
     import escpos.exceptions
@@ -291,12 +294,15 @@ def _declared_width(profile: Any) -> int | None:
     return pixels if isinstance(pixels, int) else None
 
 
+@functools.cache
 def _with_width(profile: Any, width: int) -> Any:
     """The profile class with the paper width of the URL.
 
     python-escpos refuses images wider than the profile's width and prints a
     warning to stdout for profiles of unknown width (the default one); the URL
-    says what paper is loaded, so it wins.
+    says what paper is loaded, so it wins. Made once per profile and width: the
+    kiosk opens a printer object per receipt, and a class and a copy of the
+    profile per receipt were garbage for the allocator to scatter (issue 15).
     """
     data = copy.deepcopy(profile.profile_data)
     data.setdefault("media", {}).setdefault("width", {})["pixels"] = width
@@ -357,8 +363,6 @@ class EscposPrinter:
         self._native_qr = profile is not None and bool(profile().supports("qrCode"))
         self._font_path = Path(url.params.get("font") or DEFAULT_FONT)
         self._font_size = url.integer("font_size", DEFAULT_FONT_SIZE)
-        self._font: ImageFont.FreeTypeFont | None = None
-        self._checker: Any = None
         self._transport = transport(url, url.number("timeout", 10.0))
         self._state = DeviceState.CLOSED
         self._lock = threading.Lock()
@@ -410,7 +414,10 @@ class EscposPrinter:
             for line in cleaned:
                 job.textln(line)
         else:
-            picture = render_receipt(cleaned, self.width, self._load_font())
+            with _DRAWING:
+                picture = render_receipt(
+                    cleaned, self.width, _font(self._font_path, self._font_size)
+                )
             job.image(picture, impl="bitImageRaster")
         if qr:
             if self._native_qr:
@@ -431,25 +438,19 @@ class EscposPrinter:
         A combining mark fails even where a code page holds it (CP1258 does):
         printers do not agree on overlaying it on the letter before.
         """
-        if self._checker is None:
-            self._checker = _escpos().magicencode.Encoder(self._code_pages)
+        checker = _checker(tuple(sorted(self._code_pages.items())))
         for char in line:
             if char.isascii():
                 continue
             if unicodedata.combining(char):
                 return False
-            encoding = self._checker.find_suitable_encoding(char)
+            encoding = checker.find_suitable_encoding(char)
             if encoding is None:
                 return False
-            encoded: bytes = self._checker.encode(char, encoding)
+            encoded: bytes = checker.encode(char, encoding)
             if _decode(encoded, encoding) != char:
                 return False
         return True
-
-    def _load_font(self) -> ImageFont.FreeTypeFont:
-        if self._font is None:
-            self._font = load_font(self._font_path, self._font_size)
-        return self._font
 
     def _connect(self) -> None:
         self._state = DeviceState.CONNECTING
@@ -479,6 +480,27 @@ class EscposPrinter:
         if not isinstance(self._transport, _DummyTransport):
             raise TypeError(f"{self.url}: only escpos+dummy can be unplugged on purpose")
         self._transport.unplugged = value
+
+
+_FONTS: dict[tuple[Path, int], ImageFont.FreeTypeFont] = {}
+_DRAWING = threading.Lock()
+"""One receipt image drawn at a time in a process: the fonts are shared by every printer
+object (the kiosk opens one per receipt), and a FreeType face is not for two threads."""
+
+
+def _font(path: Path, size: int) -> ImageFont.FreeTypeFont:
+    """The receipt font, loaded once per process (call with ``_DRAWING`` held)."""
+    font = _FONTS.get((path, size))
+    if font is None:
+        font = _FONTS[(path, size)] = load_font(path, size)
+    return font
+
+
+@functools.cache
+def _checker(code_pages: tuple[tuple[str, Any], ...]) -> Any:
+    """python-escpos's encoder for these code pages, asked only which page holds a
+    character: shared, as its tables of each page's characters are the same for all."""
+    return _escpos().magicencode.Encoder(dict(code_pages))
 
 
 def _decode(encoded: bytes, encoding: str) -> str | None:

@@ -23,20 +23,24 @@ under a lock (there is nothing to gain from concurrency there).
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
+import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 __all__ = ["SqliteStore", "alembic_config"]
 
@@ -45,7 +49,41 @@ log = logging.getLogger(__name__)
 # How long a writer waits for the database lock before giving up (milliseconds).
 BUSY_TIMEOUT_MS = 30_000
 
+# SQLite's page cache per connection, in KiB (a negative cache_size is KiB). The default
+# is 2 MiB per connection, and a pool holds several per database: on a device's small
+# tables 512 KiB keeps the hot pages and the process a few MB smaller (issue 15).
+CACHE_KIB = 512
+
 _BEGIN_OPTION = "muontra_sqlite_begin"
+
+
+def migrate_in_child(enabled: bool = True) -> None:
+    """Have file databases that need migrating migrated by a short-lived child process.
+
+    For the daemons (:func:`engine.cli_daemon.load_device` turns it on): alembic,
+    mako and the migration scripts cost a process about 7 MB that stay resident
+    for its whole life after a first start or an upgrade (issue 15); a child takes
+    them with it when it exits, for about half a second of start-up. Tests and
+    tools migrate in-process as before. A child that fails is followed by the
+    same migration in-process, which then fails the way it always did.
+    """
+    SqliteStore.MIGRATE_IN_CHILD = enabled
+
+
+_CHILD = "import sys; from engine.db import migrate_file; migrate_file(sys.argv[1], sys.argv[2])"
+
+
+def migrate_file(migrations: str | Path, path: str | Path) -> None:
+    """Bring the file database at ``path`` to the head of ``migrations`` (the child's work)."""
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    _install_sqlite_hooks(engine, wal=True)
+    from alembic import command
+
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(Path(migrations), connection), "head")
+    finally:
+        engine.dispose()
 
 
 def alembic_config(
@@ -56,6 +94,8 @@ def alembic_config(
     With ``connection`` the migrations run on it (and inside its transaction);
     otherwise on ``url``.
     """
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(migrations))
     if url is not None:
@@ -112,7 +152,36 @@ def run_migrations(metadata: Any) -> None:
 
 def head_revision(migrations: Path) -> str | None:
     """The newest migration shipped with this version of muontra."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config(migrations)).get_current_head()
+
+
+_REVISION = re.compile(r"^(down_)?revision\b[^=\n]*=\s*(.+)$", re.MULTILINE)
+
+
+@functools.cache
+def script_heads(migrations: Path) -> frozenset[str]:
+    """The head revisions of the migration scripts, read from their text without alembic.
+
+    Why not alembic: importing it (and mako, and its script machinery) costs a daemon
+    a few MB that stay resident, only to learn that a database already at head needs
+    nothing (issue 15). Each script's ``revision = "…"`` and ``down_revision = …``
+    lines are what alembic itself reads; the heads are the revisions no script
+    builds on. An unreadable script gives no heads, and the caller then asks alembic.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in sorted((migrations / "versions").glob("*.py")):
+        found = {bool(down): value for down, value in _REVISION.findall(script.read_text("utf-8"))}
+        if False not in found:
+            return frozenset()
+        ids = re.findall(r"[\"']([^\"']+)[\"']", found[False])
+        if len(ids) != 1:
+            return frozenset()
+        revisions.add(ids[0])
+        parents.update(re.findall(r"[\"']([^\"']+)[\"']", found.get(True, "None")))
+    return frozenset(revisions - parents)
 
 
 def _install_sqlite_hooks(engine: Engine, *, wal: bool, durable: bool = False) -> None:
@@ -124,6 +193,7 @@ def _install_sqlite_hooks(engine: Engine, *, wal: bool, durable: bool = False) -
         try:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
             if wal:
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
@@ -142,6 +212,8 @@ class SqliteStore:
     MIGRATIONS: ClassVar[Path]
     DURABLE: ClassVar[bool] = False
     """Every commit survives a power cut (``synchronous=FULL``); see the module's docstring."""
+    MIGRATE_IN_CHILD: ClassVar[bool] = False
+    """See :func:`migrate_in_child`."""
 
     def __init__(self, engine: Engine, *, path: Path | None) -> None:
         self.engine = engine
@@ -185,15 +257,61 @@ class SqliteStore:
         return self._lock if self._lock is not None else nullcontext()
 
     def upgrade(self, revision: str = "head") -> None:
-        """Run the alembic migrations up to ``revision``."""
+        """Run the alembic migrations up to ``revision``.
+
+        A database already at the scripts' head is left alone without importing
+        alembic at all (see :func:`script_heads`): the daemons' usual start.
+        """
+        where = self.path or "in-memory database"
+        if revision == "head":
+            heads = script_heads(self.MIGRATIONS)
+            if heads and self._stored_revisions() == heads:
+                log.info("%s at revision %s", where, ", ".join(sorted(heads)))
+                return
+        child = revision == "head" and self.path is not None and self.MIGRATE_IN_CHILD
+        if child and self._migrate_in_child():
+            log.info("%s at revision %s (migrated by a child)", where, self.current_revision())
+            return
+        from alembic import command
+
         with self._guard(), self.engine.begin() as connection:
             command.upgrade(alembic_config(self.MIGRATIONS, connection), revision)
-        log.info("%s at revision %s", self.path or "in-memory database", self.current_revision())
+        log.info("%s at revision %s", where, self.current_revision())
+
+    def _migrate_in_child(self) -> bool:
+        """Migrate to head in a child process (see :func:`migrate_in_child`); True if it did."""
+        root = str(Path(__file__).resolve().parent.parent)  # where ``engine`` is importable
+        paths = [root, *filter(None, [os.environ.get("PYTHONPATH")])]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+        command = [sys.executable, "-c", _CHILD, str(self.MIGRATIONS), str(self.path)]
+        try:
+            done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        except OSError as error:
+            log.warning("%s: no child to migrate it (%s); migrating here", self.path, error)
+            return False
+        # Pooled connections were opened on the old schema; SQLite notices, but why keep them.
+        self.engine.dispose()
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            log.warning("%s: migration child failed (%s); migrating here", self.path, last)
+            return False
+        return True
+
+    def _stored_revisions(self) -> frozenset[str]:
+        """What alembic_version holds: empty for a new database (the table is not there)."""
+        try:
+            with self._guard(), self.engine.connect() as connection:
+                rows = connection.execute(text("SELECT version_num FROM alembic_version"))
+                return frozenset(str(row[0]) for row in rows)
+        except exc.OperationalError:
+            return frozenset()
 
     def current_revision(self) -> str | None:
         """The revision the database is at (None for an empty database)."""
-        with self._guard(), self.engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+        stored = self._stored_revisions()
+        if len(stored) > 1:
+            raise RuntimeError(f"the database is at several heads: {sorted(stored)}")
+        return next(iter(stored), None)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

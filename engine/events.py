@@ -11,11 +11,20 @@ events was measured), so once ``limit`` events wait for it, it is dropped —
 taken off the bus, its queue emptied — and its ``on_overflow`` callback runs
 (the API closes that connection). In-process subscribers (the MQTT bridge)
 take no limit: they are ours and keep up.
+
+The history (the last ``history`` events, for a client that connects late and
+for tests) keeps each event as its compact JSON text rather than as a dict: a
+dict of a dozen keys costs about 1 kB resident, its JSON a few hundred bytes,
+and 2,000 of them were a daemon's largest growth after its first hour
+(issue 15). An event whose JSON would not read back equal (a tuple, a value
+JSON does not know) is kept as it is, so :meth:`EventBus.history` always gives
+back what was published.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import queue
 import threading
@@ -34,13 +43,13 @@ class EventBus:
         self._lock = threading.Lock()
         self._subscribers: dict[queue.Queue[Event], Callable[[], None] | None] = {}
         self._sequence = itertools.count(1)
-        self._history: deque[Event] = deque(maxlen=history)
+        self._history: deque[str | Event] = deque(maxlen=history)
 
     def publish(self, name: str, /, **data: Any) -> Event:
         overflowed: list[tuple[queue.Queue[Event], Callable[[], None] | None]] = []
         with self._lock:
             event: Event = {"event": name, "seq": next(self._sequence), "time": time.time(), **data}
-            self._history.append(event)
+            self._history.append(_compact(event))
             for subscriber, on_overflow in self._subscribers.items():
                 try:
                     subscriber.put_nowait(event)
@@ -82,8 +91,19 @@ class EventBus:
             return [subscriber.qsize() for subscriber in self._subscribers]
 
     def history(self) -> list[Event]:
+        """The last events published, oldest first, each a new dict equal to the one published."""
         with self._lock:
-            return list(self._history)
+            kept = list(self._history)
+        return [json.loads(e) if isinstance(e, str) else e for e in kept]
+
+
+def _compact(event: Event) -> str | Event:
+    """``event`` as compact JSON when that reads back equal to it, else ``event`` itself."""
+    try:
+        encoded = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError):
+        return event
+    return encoded if json.loads(encoded) == event else event
 
 
 def _empty(subscriber: queue.Queue[Event]) -> None:

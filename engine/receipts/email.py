@@ -17,18 +17,19 @@ from __future__ import annotations
 import html
 import logging
 import re
-import smtplib
-import ssl
 import unicodedata
 from dataclasses import dataclass, field
-from email.errors import HeaderParseError
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from typing import TYPE_CHECKING
 
 from engine.receipts.model import Language, Receipt, ReceiptDeliveryError
 from engine.receipts.qr import qr_code, qr_png
 from engine.receipts.templates import clean, kind_title, render_lines, text
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+
+# smtplib, ssl and the email package are imported where a receipt is mailed: a kiosk
+# imports this module for its settings, and most never mail one (issue 15).
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,9 @@ def build_message(receipt: Receipt, to: str) -> EmailMessage:
 
     Raises ReceiptDeliveryError when ``to`` is not one plausible address.
     """
+    from email.message import EmailMessage
+    from email.utils import formatdate, make_msgid
+
     address = _checked_address(to, receipt.language)
     lang = receipt.language
     subject = text(lang, "subject", kind=kind_title(receipt), library=clean(receipt.library_name))
@@ -109,6 +113,9 @@ def build_message(receipt: Receipt, to: str) -> EmailMessage:
 
 def send_receipt(settings: EmailSettings, receipt: Receipt, to: str) -> None:
     """Send the receipt, or raise ReceiptDeliveryError with a message the patron can read."""
+    import smtplib
+    from email.utils import make_msgid
+
     message = build_message(receipt, to)
     address = str(message["To"])
     masked = mask_address(address)
@@ -133,6 +140,9 @@ def send_receipt(settings: EmailSettings, receipt: Receipt, to: str) -> None:
 
 
 def _deliver(settings: EmailSettings, message: EmailMessage, address: str) -> None:
+    import smtplib
+    import ssl
+
     context = ssl.create_default_context(cafile=settings.cafile)
     client: smtplib.SMTP
     if settings.tls:
@@ -156,6 +166,9 @@ def _deliver(settings: EmailSettings, message: EmailMessage, address: str) -> No
 
 def _checked_address(to: str, language: Language) -> str:
     """``to`` as one bare address, or ReceiptDeliveryError saying it does not look right."""
+    from email.errors import HeaderParseError
+    from email.headerregistry import Address
+
     candidate = unicodedata.normalize("NFC", to.strip())
     try:
         if not candidate or len(candidate) > 254 or any(c.isspace() for c in candidate):
@@ -195,6 +208,8 @@ def _domain_of(sender: str) -> str:
 
 def _describe(error: BaseException) -> str:
     """What went wrong, for staff: the exception's kind and the server's own code and words."""
+    import smtplib
+
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         answers = [
             f"{code} {reply.decode('utf-8', 'replace')}"
