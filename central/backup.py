@@ -31,7 +31,7 @@ import struct
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -54,6 +54,7 @@ from protocols.backup.archive import (
     read_archive,
     write_archive,
 )
+from protocols.backup.folder_lock import folder_lock
 
 __all__ = ["CentralRefused", "backup_central", "central_running", "restore_central"]
 
@@ -147,7 +148,7 @@ def backup_central(
 ) -> Path:
     database = Database(make_url(settings.database.resolved_url()))
     out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with _folder_lock(out_dir, progress) as locked:
+    with folder_lock(out_dir, progress) as locked:
         for leftover in _clean_leftovers(out_dir) if locked else ():
             progress(f"removed {leftover.name}, left by a backup that was killed")
         return _backup_locked(
@@ -238,26 +239,6 @@ def _backup_locked(
 
 _STAGING = f".muontra-backup-{NAME}~"
 _PARTIAL = re.compile(rf"^\.muontra-{NAME}-\d{{8}}T\d{{6}}Z\.tar(\.age)?\.partial$")
-
-
-@contextlib.contextmanager
-def _folder_lock(out_dir: Path, progress: Callable[[str], None]) -> Iterator[bool]:
-    """One backup into ``out_dir`` at a time, so a run may take a partial file it finds
-    for a dead run's (the device backup locks the same folder the same way)."""
-    fd = os.open(out_dir, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            progress(f"waiting for another backup into {out_dir} to end")
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError:  # a share without locks: back up, but touch no one's files
-            progress(f"{out_dir} cannot be locked: leftovers of killed backups are kept")
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
 
 
 def _clean_leftovers(out_dir: Path) -> list[Path]:

@@ -23,7 +23,6 @@ so two runs never clean up after each other while both are alive.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import re
@@ -49,6 +48,7 @@ from protocols.backup.archive import (
     is_safe_name,
     write_archive,
 )
+from protocols.backup.folder_lock import folder_lock
 
 __all__ = ["BackupResult", "backup_device", "rotate", "software_version"]
 
@@ -125,7 +125,7 @@ def backup_device(
     encrypted = encrypt_to is not None
     name = archive_name(config.device.id, now, encrypted=encrypted)
     target = out_dir / name
-    with _folder_lock(out_dir, progress) as locked:
+    with folder_lock(out_dir, progress) as locked:
         for leftover in clean_leftovers(out_dir, config.device.id) if locked else ():
             progress(f"removed {leftover.name}, left by a backup that was killed")
         if target.exists():
@@ -161,27 +161,6 @@ def backup_device(
 
 
 _STAGING_PREFIX = ".muontra-backup-"
-
-
-@contextlib.contextmanager
-def _folder_lock(out_dir: Path, progress: Callable[[str], None]) -> Iterator[bool]:
-    """One backup into ``out_dir`` at a time (a timer's and a person's): the lock is
-    what lets a run take a partial file for a dead run's leftover. Taken on the folder
-    itself, so no lock file sits among the archives."""
-    fd = os.open(out_dir, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            progress(f"waiting for another backup into {out_dir} to end")
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError:  # a share without locks: back up, but touch no one's files
-            progress(f"{out_dir} cannot be locked: leftovers of killed backups are kept")
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)  # closing releases the lock (a killed run's goes with its process)
 
 
 def clean_leftovers(out_dir: Path, device: str) -> list[Path]:
