@@ -59,6 +59,10 @@ def make_engine(url: str, **options: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # sqlite3 keeps 128 prepared statements per connection, and the store's batched
+        # inserts are a statement per batch size: resident memory that grew about 1 MB per
+        # 1,000 events until the cache was full. Central's own statements are few.
+        options.setdefault("connect_args", {"cached_statements": 16})
         engine = create_engine(parsed, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
