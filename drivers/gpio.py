@@ -139,7 +139,12 @@ class GpioOutputs:
         """On now, off after ``seconds``, without blocking; a new pulse restarts the time."""
         if not seconds > 0:
             raise ValueError(f"a pulse lasts more than 0 seconds, not {seconds}")
-        self._device(name).blink(on_time=seconds, off_time=0, n=1, background=True)
+        device = self._device(name)
+        # On in this thread, so that it is on when pulse() returns (a diverter must move
+        # now): gpiozero's background blink sets the pin in its own thread, which a busy
+        # machine may start late. The blink then keeps it on and turns it off on time.
+        device.on()
+        device.blink(on_time=seconds, off_time=0, n=1, background=True)
 
     def is_on(self, name: str) -> bool:
         return bool(self._device(name).is_active)
