@@ -85,16 +85,29 @@ def shown(display: str, process: subprocess.Popen[bytes], tmp_path: Path) -> dic
     windows = wait_for("the touchscreen and the simulator panel to map", both)
     assert (windows["main"].width, windows["main"].height) == SIZE
     assert (windows["panel"].width, windows["panel"].height) == PANEL_SIZE
-    for role, window in windows.items():
-        picture = wait_for(f"the {role} window to draw", lambda w=window: drawn(display, w))
+
+    def painted(role: str) -> tuple[XWindow, Grab] | None:
+        # Found by title on every try: a window Qt maps again has a new id.
+        now = both()
+        window = now.get(role) if now is not None else None
+        picture = drawn(display, window) if window is not None else None
+        return (window, picture) if window is not None and picture is not None else None
+
+    for role in windows:
+        window, picture = wait_for(f"the {role} window to draw", lambda r=role: painted(r))
         assert (picture.width, picture.height) == (window.width, window.height)
+        windows[role] = window
     return windows
 
 
 def drawn(display: str, window: XWindow) -> Grab | None:
     """The window's picture once painted: a QML screen's text and buttons give many
-    colours (anti-aliased text alone gives dozens); an unpainted window has one or two."""
-    picture = grab(display, window.wid)
+    colours (anti-aliased text alone gives dozens); an unpainted window has one or two.
+    None also while xwd cannot grab it (unmapped for a moment: it failed a loaded run)."""
+    try:
+        picture = grab(display, window.wid)
+    except subprocess.CalledProcessError:
+        return None
     return picture if picture.colours() > 50 else None
 
 
