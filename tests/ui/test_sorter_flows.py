@@ -141,6 +141,20 @@ def test_paper_switched_off_is_not_offered_on_the_wall(
         find_item(wall, "receipt-print")
 
 
+def test_no_receipt_button_when_every_way_is_off(qtbot: Any, wall: Any, sorter: FakeSorter) -> None:
+    wait_screen(qtbot, wall, "drop")
+    qtbot.waitUntil(lambda: sorter.drop is not None)
+    sorter.set_state(receipts=[])  # [receipts] print, email and qr all false
+    qtbot.waitUntil(lambda: wall.bridge.state["receipts"] == [])
+    sorter.drop_item("B0001", "Truyện Kiều")
+    qtbot.waitUntil(lambda: len(wall.bridge.rows) == 1)
+    qtbot.waitUntil(lambda: find_item(wall, "done").isVisible())
+    with pytest.raises(AssertionError, match="no item 'receipt' on screen"):
+        find_item(wall, "receipt")
+    tap(wall, "done")
+    wait_screen(qtbot, wall, "thanks")
+
+
 def test_a_receipt_that_did_not_print_says_so_and_offers_the_others(
     qtbot: Any, wall: Any, sorter: FakeSorter
 ) -> None:

@@ -208,6 +208,17 @@ def test_only_the_receipts_the_sorter_offers_are_shown() -> None:
         assert f'visible: sorter.state.receipts.indexOf("{way}") >= 0' in qml
 
 
+def test_every_way_of_a_receipt_off_ends_the_drop_with_a_thank_you() -> None:
+    link = FakeSorterLink(status={"ok": True, "result": status(receipts=[])})
+    vm = connected(link)
+    assert vm.snapshot()["receipts"] == []
+    vm.finish(want_receipt=True)  # a stale touch: the button is hidden (SorterDrop.qml)
+    assert vm.visible_screen == "thanks"
+    assert link.names().count("drop_end") == 1
+    qml = (QML / "SorterDrop.qml").read_text()
+    assert "sorter.state.receipts.length > 0" in qml
+
+
 def test_a_receipt_switched_off_is_refused_with_the_sorters_reason() -> None:
     refusal = {
         "ok": False,

@@ -104,7 +104,7 @@ Item {
         Row {
             id: buttons
             spacing: theme.values.spacing
-            BigButton { objectName: "receipt"; visible: sorter.state.has_items; text: sorter.tr.sorter_receipt; onClicked: sorter.finish(true) }
+            BigButton { objectName: "receipt"; visible: sorter.state.has_items && sorter.state.receipts.length > 0; text: sorter.tr.sorter_receipt; onClicked: sorter.finish(true) }
             BigButton { objectName: "done"; visible: sorter.state.has_items; primary: true; text: sorter.tr.sorter_done; onClicked: sorter.finish(false) }
             BigButton { objectName: "staffDoor"; visible: !sorter.state.has_items; text: sorter.tr.staff; onClicked: sorter.staffOpen() }
         }

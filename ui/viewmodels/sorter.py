@@ -451,7 +451,10 @@ class SorterViewModel:
         drop = self.drop_id
         self.message = None
         self.busy = True
-        self.screen = "receipt" if want_receipt else "thanks"
+        # A site that switched every way of a receipt off gets its thank-you: a choice
+        # screen with nothing to choose would only strand the patron.
+        offered = want_receipt and bool(self._receipt_ways())
+        self.screen = "receipt" if offered else "thanks"
 
         def answered(answer: Message) -> None:
             self.busy = False
