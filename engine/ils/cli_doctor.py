@@ -10,13 +10,14 @@ and the URL parameters to use.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TextIO
 
 from engine.ils.client import IlsClient
 from engine.ils.connection import SipConnection
@@ -54,12 +55,31 @@ SUPPORTED_NAMES = (
 )
 
 
+ASK_PIN = object()
+"""``--pin`` given without a value: the PIN is asked for, never taken from the command line."""
+
+
+def ask_pin(stdin: TextIO | None = None) -> str:
+    """The test patron's PIN from the person at the terminal, or one line piped in."""
+    stream = stdin or sys.stdin
+    if stream.isatty():
+        return getpass.getpass("Test patron's PIN (not shown): ")
+    return stream.readline().rstrip("\r\n")
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "url", help="the ILS, e.g. sip2://user:pass@host:6001?institution=MAIN&profile=koha"
     )
     parser.add_argument("--patron", help="a test patron's barcode")
-    parser.add_argument("--pin", help="the test patron's PIN")
+    parser.add_argument(
+        "--pin",
+        nargs="?",
+        const=ASK_PIN,
+        help="the test patron's PIN: --pin alone asks for it (not echoed; one line from "
+        "standard input when it is not a terminal), so that it stays out of `ps` and the "
+        "shell's history; --pin PIN still works",
+    )
     parser.add_argument(
         "--item",
         help="a test item's barcode; with --patron the doctor CHECKS IT OUT AND IN AGAIN",
@@ -314,9 +334,10 @@ def run(args: argparse.Namespace) -> int:
     def say(text: str) -> None:
         print(text, file=sys.stderr if args.json else sys.stdout, flush=True)
 
+    pin = ask_pin() if args.pin is ASK_PIN else args.pin
     say(f"Checking {settings.display()}")
     doctor = Doctor(settings, say)
-    usable = doctor.run(args.patron, args.pin, args.item)
+    usable = doctor.run(args.patron, pin, args.item)
     report = _mask(doctor.report(usable))
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))

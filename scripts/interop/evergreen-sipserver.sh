@@ -110,7 +110,7 @@ set +e
 export SIPSERVER_LOGIN_PASSWORD=clientpwd
 "$muontra" sip2 doctor \
     "sip2://scclient@127.0.0.1:$port?institution=UWOLS&profile=evergreen&timeout=5&password_env=SIPSERVER_LOGIN_PASSWORD" \
-    --patron djfiander --pin 6789 --item 1565921879 "$@"
+    --patron djfiander --pin --item 1565921879 "$@" <<<"6789"  # SIPServer's test patron's PIN, asked for
 status=$?
 set -e
 server_errors

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from typing import Any
 
 import pytest
 
@@ -87,3 +91,30 @@ def test_wrong_patron_pin_is_reported(capsys: pytest.CaptureFixture[str]) -> Non
 def test_bad_url_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sip2", "doctor", "sip2://ils?tsl=1"]) == 2
     assert "unknown parameter 'tsl'" in capsys.readouterr().err
+
+
+def test_a_pin_asked_for_never_on_the_command_line() -> None:
+    """`--pin` alone reads the PIN from standard input; the password comes by password_env."""
+    with running_sim(accounts={"kiosk": "secret"}) as sim:
+        command = [
+            sys.executable, "-m", "muontra", "sip2", "doctor",
+            f"sip2://kiosk@127.0.0.1:{sim.port}?institution=MUONTRA&password_env=DOCTOR_TEST_PW",
+            "--patron", "P0001", "--pin", "--json",
+        ]  # fmt: skip
+        env = {**os.environ, "DOCTOR_TEST_PW": "secret"}
+
+        def doctor(pin: str) -> tuple[int, dict[str, Any]]:
+            done = subprocess.run(
+                command, input=f"{pin}\n", env=env, capture_output=True, text=True,
+                timeout=120, check=False,
+            )  # fmt: skip
+            assert done.returncode in (0, 1), done.stderr
+            return done.returncode, json.loads(done.stdout)
+
+        code, report = doctor("1234")
+        wrong, refused = doctor("0000")
+    assert "1234" not in command and "secret" not in " ".join(command)
+    steps = {s["name"]: s for s in report["steps"]}
+    assert code == 0 and steps["connect and log in"]["ok"] and steps["patron status"]["ok"]
+    assert wrong == 1
+    assert not {s["name"]: s for s in refused["steps"]}["patron status"]["ok"]
