@@ -260,12 +260,19 @@ class LiveStream:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop following; returns at once. The thread tells nobody anything after this
+        (it looks at the stop flag before each callback), so it need not be waited for:
+        one still connecting to a central that never answers ends with its connect timeout."""
         self._stop.set()
         with self._lock:
             if self._sock is not None:
                 with contextlib.suppress(OSError):
                     self._sock.shutdown(socket.SHUT_RDWR)
-        self._thread.join(5)
+        self._thread.join(0.5)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
 
     def _run(self) -> None:
         try:
@@ -295,8 +302,12 @@ class LiveStream:
         """One connection, read until it ends; True if it was up at some point."""
         c = self.central
         query = f"?{urlencode({'site': self.site})}" if self.site else ""
-        conn = c._connection(None)
+        # The connect is bounded by the API's timeout (an address that never answers would
+        # otherwise hold it for the kernel's two minutes of SYN retries); the stream itself
+        # then waits as long as central is quiet.
+        conn = c._connection(c.timeout)
         conn.connect()
+        conn.sock.settimeout(None)
         with self._lock:
             self._sock = conn.sock
         if self._stop.is_set():
@@ -311,6 +322,8 @@ class LiveStream:
                     self.refused = True
                     self._stop.set()
                 return False
+            if self._stop.is_set():
+                return False
             self.on_state(True)
             parser = SseParser()
             while not self._stop.is_set():
@@ -318,6 +331,8 @@ class LiveStream:
                 if not chunk:
                     return True
                 for kind, data in parser.feed(chunk):
+                    if self._stop.is_set():
+                        return True
                     try:
                         body = json.loads(data)
                     except ValueError:
