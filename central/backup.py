@@ -14,6 +14,9 @@ never of the archive just written; a killed run's leftovers removed by the next)
 A restore is refused while central runs: its API answers, or another process has
 the SQLite database open (SQLite holds a lock on its ``-shm`` file for as long as a
 connection is open), or, on PostgreSQL, other connections use the database.
+On PostgreSQL the dump is loaded in one transaction, so a restore killed or failed
+mid-way leaves the old data whole (``_pg_restore`` says why); the archive is unpacked
+where the next restore finds and removes what a killed one left (central.restore_staging).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL, make_url
 
 from central.db import current_revision, make_engine, migrate
+from central.restore_staging import restore_staging
 from central.settings import CentralSettings, SettingsError, load_settings
 from protocols.backup.archive import (
     ArchiveError,
@@ -422,8 +426,7 @@ def restore_central(
         _refuse_sqlite_in_use(database.file, force)
     else:
         _refuse_pg_in_use(url, force)
-    with tempfile.TemporaryDirectory(prefix=".muontra-restore-") as staging_dir:
-        staging = Path(staging_dir)
+    with restore_staging(progress) as staging:
         manifest = _read(archive, identity, staging, progress)
         if database.is_sqlite:
             if manifest.entry(SQLITE_MEMBER) is None:
@@ -562,11 +565,25 @@ def _put_sqlite(restored: Path, file: Path, now: datetime) -> None:
 
 
 def _pg_restore(database: Database, dump: Path, *, clean: bool) -> None:
+    """The dump loaded in ONE transaction (``--single-transaction``): the old objects
+    dropped (``--clean``), the dump's created and filled, and only then committed. Run
+    statement by statement, as before, a kill mid-way (the command stopped, pg_restore
+    or the machine killed) left a database with its keys and indexes dropped or its
+    tables half filled, which central would start on. Now the server rolls back what a
+    dead client began: the database is the old data whole, and the rerun starts from
+    it. This is PostgreSQL's own answer for an in-place restore ("either all the
+    commands complete successfully, or no changes are applied", pg_restore(1)), needs no
+    right but ownership of central's tables (restoring beside under a temporary name and
+    renaming needs CREATEDB, leaves the database's own grants and settings behind, and
+    is two renames long), and leaves no temporary database to clean up. Its cost: one
+    lock per table, index and sequence until the commit (a few dozen for central, far
+    below max_locks_per_transaction), and a central still connected (``--force``)
+    waits on those locks and then sees the restored data."""
     url, env = database.libpq()
     options = ["--clean", "--if-exists"] if clean else []
     done = subprocess.run(
         [_pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
-         *options, "--dbname", url, str(dump)],
+         "--single-transaction", *options, "--dbname", url, str(dump)],
         env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     if done.returncode != 0:
