@@ -17,6 +17,9 @@ connection is open), or, on PostgreSQL, other connections use the database.
 On PostgreSQL the dump is loaded in one transaction, so a restore killed or failed
 mid-way leaves the old data whole (``_pg_restore`` says why); the archive is unpacked
 where the next restore finds and removes what a killed one left (central.restore_staging).
+An archive made by an older central is restored whole and migrated to this version's
+schema (nothing of the newer schema left beside it); one made by a newer central, at a
+revision this code does not know, is refused before anything is touched.
 """
 
 from __future__ import annotations
@@ -42,10 +45,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import IO
 
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL, make_url
 
-from central.db import current_revision, make_engine, migrate
+from central.db import MIGRATIONS, current_revision, make_engine, migrate
 from central.restore_staging import restore_staging
 from central.settings import CentralSettings, SettingsError, load_settings
 from protocols.backup.archive import (
@@ -426,8 +430,10 @@ def restore_central(
         _refuse_sqlite_in_use(database.file, force)
     else:
         _refuse_pg_in_use(url, force)
+    member = SQLITE_MEMBER if database.is_sqlite else PG_MEMBER
     with restore_staging(progress) as staging:
         manifest = _read(archive, identity, staging, progress)
+        _refuse_newer_schema(manifest.schemas.get(member, ""))
         if database.is_sqlite:
             if manifest.entry(SQLITE_MEMBER) is None:
                 raise CentralRefused(
@@ -441,17 +447,38 @@ def restore_central(
                     "Bản sao lưu này là của SQLite, cấu hình dùng PostgreSQL",
                     "this archive holds an SQLite file; the config names PostgreSQL",
                 )
-            _pg_restore(database, staging / PG_MEMBER, clean=force)
+            _pg_restore(database, staging / PG_MEMBER, staging)
         progress("loaded; migrating to this version's schema")
     engine = make_engine(url)
     try:
-        before = manifest.schemas.get(SQLITE_MEMBER if database.is_sqlite else PG_MEMBER, "")
+        before = manifest.schemas.get(member, "")
         migrate(engine)
         after = _revision(engine)
     finally:
         engine.dispose()
     progress(f"schema {before or 'none'} -> {after}")
     return manifest
+
+
+def _refuse_newer_schema(schema: str) -> None:
+    """Refused when the archive's schema is a revision this code's migrations do not have:
+    a newer central made it. Loaded anyway, the migration after it could only fail
+    ("Can't locate revision"), with the database already replaced by data this version
+    cannot read; so this is asked before the database is touched. (An older archive is
+    fine: the swap or the transaction replaces the whole schema, then it is migrated.)"""
+    revisions = [revision for revision in schema.split(",") if revision]
+    script = ScriptDirectory(str(MIGRATIONS))
+    known = {found.revision for found in script.walk_revisions()}
+    unknown = [revision for revision in revisions if revision not in known]
+    if unknown:
+        ours = ",".join(sorted(script.get_heads()))
+        theirs = ",".join(unknown)
+        raise CentralRefused(
+            f"Bản sao lưu này do một bản mới hơn (lược đồ {theirs}) của muontra tạo ra; bản "
+            f"này chỉ biết tới lược đồ {ours}: hãy khôi phục bằng bản đó hoặc mới hơn",
+            f"this archive was made by a newer muontra (schema {theirs}); this one knows up "
+            f"to schema {ours}: restore it with that version or a later one",
+        )
 
 
 def central_running(settings: CentralSettings, database: Database) -> tuple[str, str] | None:
@@ -564,32 +591,106 @@ def _put_sqlite(restored: Path, file: Path, now: datetime) -> None:
     _sync_dir(file.parent)
 
 
-def _pg_restore(database: Database, dump: Path, *, clean: bool) -> None:
-    """The dump loaded in ONE transaction (``--single-transaction``): the old objects
-    dropped (``--clean``), the dump's created and filled, and only then committed. Run
-    statement by statement, as before, a kill mid-way (the command stopped, pg_restore
-    or the machine killed) left a database with its keys and indexes dropped or its
-    tables half filled, which central would start on. Now the server rolls back what a
-    dead client began: the database is the old data whole, and the rerun starts from
-    it. This is PostgreSQL's own answer for an in-place restore ("either all the
-    commands complete successfully, or no changes are applied", pg_restore(1)), needs no
-    right but ownership of central's tables (restoring beside under a temporary name and
-    renaming needs CREATEDB, leaves the database's own grants and settings behind, and
-    is two renames long), and leaves no temporary database to clean up. Its cost: one
-    lock per table, index and sequence until the commit (a few dozen for central, far
-    below max_locks_per_transaction), and a central still connected (``--force``)
-    waits on those locks and then sees the restored data."""
+RESTORE_APPLICATION = "muontra-restore"
+"""The restore's ``application_name`` on the server (``pg_stat_activity``)."""
+
+_DROP_CENTRAL_SCHEMA = r"""
+SELECT format('DROP %s IF EXISTS %I.%I CASCADE',
+              CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                             WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE'
+                             ELSE 'TABLE' END,
+              n.nspname, c.relname)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                  AND d.objid = c.oid AND d.deptype = 'e')
+ORDER BY c.relkind IN ('r', 'p') DESC, c.relname
+\gexec
+SELECT format('DROP %s IF EXISTS %I.%I CASCADE',
+              CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, n.nspname, t.typname)
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE n.nspname = 'public' AND (t.typtype IN ('e', 'd', 'r')
+      OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass
+                  AND d.objid = t.oid AND d.deptype = 'e')
+ORDER BY t.typname
+\gexec
+SELECT format('DROP %s IF EXISTS %I.%I(%s) CASCADE',
+              CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END,
+              n.nspname, p.proname, pg_get_function_identity_arguments(p.oid))
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname = 'public' AND p.prokind IN ('f', 'p')
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                  AND d.objid = p.oid AND d.deptype = 'e')
+ORDER BY p.proname
+\gexec
+"""
+r"""psql's script dropping every object of central's schema (``public``), whether the dump
+names it or not, but an extension's own (``DROP EXTENSION`` is the dump's business):
+tables first, in the order of their names, then what is left of sequences, views, types
+and routines. One statement per object (``\gexec``), so an error names the object."""
+
+
+def _pg_restore(database: Database, dump: Path, staging: Path) -> None:
+    """The dump loaded in ONE transaction that first drops every object of central's
+    schema, then creates and fills the archive's, and only then commits.
+
+    Why one transaction: run statement by statement, as before, a kill mid-way (the
+    command stopped, the loader or the machine killed) left a database with its keys and
+    indexes dropped or its tables half filled, which central would start on. In one, the
+    server rolls back what a dead client began: the database is the old data whole, and
+    the rerun starts from it (PostgreSQL's own answer for an in-place restore; restoring
+    beside under a temporary name and renaming needs CREATEDB, leaves the database's own
+    grants and settings behind, and is two renames long).
+
+    Why drop everything first, rather than ``pg_restore --clean`` alone: ``--clean``
+    drops only the objects the dump names. An archive made before a newer migration
+    (central upgraded, then last week's archive restored) does not name that
+    migration's table or index, so it stayed: the restore failed on the old table it
+    references (``cannot drop constraint pk_alerts ... other objects depend on it``), or,
+    without such a key, committed a mix of the archive's alembic version and the newer
+    schema's objects, on which the migration to head fails ("already exists"). Dropping
+    the whole schema in the same transaction makes the result the archive's schema
+    exactly, whichever version made it; then :func:`migrate` brings it to head. Only
+    central's schema is dropped (the database's own grants, settings and extensions
+    stay), and dropping needs no right beyond the ownership of central's objects that
+    ``--clean`` needed already.
+
+    How: ``pg_restore`` has no hook to run statements in its transaction, so it only
+    turns the dump into SQL (``--file``: no connection), which ``psql
+    --single-transaction`` runs after the drops, stopping at the first error
+    (``ON_ERROR_STOP``: the transaction is then never committed). The SQL goes through a
+    file in the staging folder, not a pipe: a ``pg_restore`` killed while writing a pipe
+    would give ``psql`` an early end of input, on which it commits what it has read. Its
+    cost: one lock per table, index and sequence until the commit (a few dozen for
+    central, far below max_locks_per_transaction), and a central still connected
+    (``--force``) waits on those locks and then sees the restored data."""
     url, env = database.libpq()
-    options = ["--clean", "--if-exists"] if clean else []
+    drops, script = staging / "drop-central.sql", staging / "central.sql"
+    drops.write_text(_DROP_CENTRAL_SCHEMA)
+    made = subprocess.run(
+        [_pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--clean", "--if-exists",
+         "--file", str(script), str(dump)],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if made.returncode != 0:
+        raise CentralRefused(
+            f"pg_restore thất bại: {made.stderr.strip()[-2000:]}",
+            f"pg_restore failed: {made.stderr.strip()[-2000:]}",
+        )
+    # The drops of objects that are not there say so; only warnings and errors matter.
+    env["PGOPTIONS"] = f"{env.get('PGOPTIONS', '')} -c client_min_messages=warning".strip()
+    env["PGAPPNAME"] = RESTORE_APPLICATION
     done = subprocess.run(
-        [_pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
-         "--single-transaction", *options, "--dbname", url, str(dump)],
+        [_pg_tool("psql"), "--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=1",
+         "--single-transaction", "--file", str(drops), "--file", str(script),
+         "--dbname", url],
         env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     if done.returncode != 0:
         raise CentralRefused(
-            f"pg_restore thất bại: {done.stderr.strip()[-2000:]}",
-            f"pg_restore failed: {done.stderr.strip()[-2000:]}",
+            f"Nạp bản sao lưu thất bại (không thay đổi gì): {done.stderr.strip()[-2000:]}",
+            f"loading the dump failed (nothing changed): {done.stderr.strip()[-2000:]}",
         )
 
 

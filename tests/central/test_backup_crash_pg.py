@@ -1,6 +1,6 @@
 """`muontra restore --central` on a real PostgreSQL, killed (SIGKILL to its whole process
-group: the command and its ``pg_restore``, as systemd's stop or the OOM killer would)
-while ``pg_restore`` is mid-way: the database is then the old data whole, schema and
+group: the command and its ``psql``, as systemd's stop or the OOM killer would)
+while the load is mid-way: the database is then the old data whole, schema and
 rows, never half of it; the rerun brings back the archive's data exactly and leaves
 nothing behind (no staging folder, no other database)."""
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from central.backup import backup_central
+from central.backup import RESTORE_APPLICATION, backup_central
 from central.db import make_engine, migrate
 from central.settings import load_settings
 from central.staff_models import AlertRow
@@ -28,9 +28,10 @@ from tests.engine.harness import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 25, 8, 15, tzinfo=UTC)
-LOCKED = "alembic_version"
-"""The table a reader holds while the restore runs: ``pg_restore --clean`` drops the dump's
-indexes and keys first, this table's key among the last, so it waits there mid-way."""
+LOCKED = "hourly_stats"
+"""The table a reader holds while the restore runs: the restore drops central's tables in
+the order of their names first, so it waits there mid-way (alembic_version, alerts,
+devices, events... already dropped in its transaction)."""
 
 
 def add_alert(engine: Engine, device: str) -> None:
@@ -82,12 +83,25 @@ def databases(server: PgServer) -> list[str]:
 
 
 def restore_backends(engine: Engine, waiting: bool) -> int:
-    """``pg_restore``'s connections to the server (only those waiting for a lock)."""
-    query = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_restore'"
+    """The restore's connections to the server (only those waiting for a lock)."""
+    query = "SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"
     if waiting:
         query += " AND wait_event_type = 'Lock'"
     with engine.connect() as connection:
-        return int(connection.execute(text(query)).scalar_one())
+        found = connection.execute(text(query), {"name": RESTORE_APPLICATION}).scalar_one()
+        return int(found)
+
+
+def dropped_yet(engine: Engine, table: str) -> bool:
+    """Whether the restore's transaction holds ``table`` as one that drops it."""
+    query = (
+        "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE a.application_name = :name AND l.granted AND l.mode = 'AccessExclusiveLock' "
+        "AND l.relation = to_regclass(:table)"
+    )
+    with engine.connect() as connection:
+        found = connection.execute(text(query), {"name": RESTORE_APPLICATION, "table": table})
+        return bool(found.scalar_one())
 
 
 def restore_command(archive: Path, config: Path) -> list[str]:
@@ -132,9 +146,10 @@ def test_a_postgresql_restore_killed_midway_leaves_the_old_data_whole(
                 wait_for(
                     lambda: restore.poll() is not None or restore_backends(engine, waiting=True),
                     timeout=60,
-                    what="pg_restore to wait for the reader's lock",
+                    what="the restore to wait for the reader's lock",
                 )
                 assert restore.poll() is None, restore.communicate()
+                assert dropped_yet(engine, "events")  # mid-way indeed
             finally:
                 os.killpg(restore.pid, signal.SIGKILL)
                 restore.communicate()
@@ -146,7 +161,7 @@ def test_a_postgresql_restore_killed_midway_leaves_the_old_data_whole(
         wait_for(
             lambda: restore_backends(engine, waiting=False) == 0,
             timeout=30,
-            what="the killed pg_restore's connection to end",
+            what="the killed restore's connection to end",
         )
         assert contents(engine) == before  # the old data whole: schema and rows
         assert list(staging.rglob("*.pgdump"))  # the dead run did leave its dump behind
