@@ -59,6 +59,9 @@ def pg_schema(engine: Engine) -> dict[str, object]:
                 "FROM pg_constraint WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2",
                 "sequences": "SELECT sequencename FROM pg_sequences "
                 "WHERE schemaname = 'public' ORDER BY 1",
+                "views": "SELECT viewname FROM pg_views WHERE schemaname = 'public' ORDER BY 1",
+                "types": "SELECT typname FROM pg_type WHERE typnamespace = 'public'::regnamespace "
+                "AND typtype IN ('e', 'd') ORDER BY 1",
             }.items()
         }
 
@@ -116,6 +119,17 @@ def test_postgresql_restores_an_archive_made_before_a_newer_migration(
 ) -> None:
     url = fresh_pg(pg_server)
     archive, config, expected = older_archive(url, tmp_path)
+    later = make_engine(url)
+    try:
+        with later.begin() as connection:  # what other newer migrations could have made
+            for statement in (
+                "CREATE TYPE later_kind AS ENUM ('a', 'b')",
+                "CREATE SEQUENCE later_numbers",
+                "CREATE VIEW later_view AS SELECT device FROM devices",
+            ):
+                connection.execute(text(statement))
+    finally:
+        later.dispose()
     lines: list[str] = []
     restore_central(archive, load_settings(config), T0, force=True, progress=lines.append)
     assert f"schema {OLDER} -> {','.join(sorted(head_revisions()))}" in lines
