@@ -22,6 +22,7 @@ from engine.doctor.local import (
     check_disk,
     check_permissions,
 )
+from engine.doctor.memory import check_memory
 
 FAILED_STATUS = 1
 
@@ -29,7 +30,7 @@ FAILED_STATUS = 1
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Check this device before (or while) its daemon runs: config, devices, ILS, "
-        "broker, clock, disk space, permissions. Run it as the service's user with the "
+        "broker, clock, disk space, memory, permissions. Run it as the service's user with the "
         "service's environment, e.g. sudo -u muontra … or systemd-run -p User=muontra …"
     )
     parser.add_argument("--config", required=True, type=Path, metavar="FILE", help="TOML file")
@@ -53,6 +54,7 @@ def diagnose(config_path: Path, *, offline: bool = False) -> list[Finding]:
         findings += check_broker(config)
     findings += check_clock(config, ils_time, timedatectl=shutil.which("timedatectl"))
     findings += check_disk(config)
+    findings += check_memory(config)
     findings += check_permissions(config)
     return findings
 

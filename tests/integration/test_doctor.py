@@ -127,7 +127,7 @@ def test_a_healthy_device_passes_every_check(rig: Rig, capsys: pytest.CaptureFix
     checks = _by_check(report)
     assert code == 0, out
     assert report["ok"] is True
-    for name in ("config", "devices", "ils", "broker", "disk", "permissions"):
+    for name in ("config", "devices", "ils", "broker", "disk", "memory", "permissions"):
         assert {f["status"] for f in checks[name]} == {"ok"}, checks[name]
     assert "SC status" not in checks["ils"][0]["detail"]  # the detail is the answer itself
     assert "online=True" in checks["ils"][0]["detail"]
