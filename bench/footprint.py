@@ -143,14 +143,26 @@ def api(process: Any, path: Path, log: Path, limit: float = 60) -> ApiClient:
 
 
 def wait_for(client: ApiClient, what: Callable[[dict[str, Any]], bool], label: str) -> None:
+    """Take events up to the first that ``what`` accepts; SystemExit after 30 s without it.
+
+    Looks in ``client.events`` before waiting: an event that arrives before the answer
+    to a command is moved there by ``ApiClient.call``, and ``next_event`` does not hand
+    it out again. On a loaded machine a checkout can be told before ``sim_place`` is
+    answered; waiting on ``next_event`` alone then hung for 30 s with the kiosk done.
+    """
     seen: list[dict[str, Any]] = []
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        event = client.next_event(30)
-        if event is not None and what(event):
-            return
-        if event is not None:
-            seen = [*seen[-9:], event]
+    while True:
+        for index, event in enumerate(client.events):
+            if what(event):
+                del client.events[: index + 1]
+                return
+        seen = [*seen, *client.events][-10:]
+        client.events.clear()
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        client.next_event(left)  # kept in client.events, looked at above
     shown = [{k: e.get(k) for k in ("event", "outcome", "item_id", "mode")} for e in seen]
     try:
         status = client.result("status")

@@ -171,7 +171,14 @@ class ApiClient:
         self.result("subscribe")
 
     def next_event(self, timeout: float) -> dict[str, Any] | None:
-        """The next event, also kept in :attr:`events`; None on timeout."""
+        """The next event to arrive, also kept in :attr:`events`; None on timeout.
+
+        Events that arrived while :meth:`call` waited for an answer are already in
+        :attr:`events` (it moves them there) and are not handed out here: a caller
+        waiting for a given event looks in :attr:`events` first, then here (as
+        tests/engine/harness.py and bench/footprint.py do). An event can come before
+        the answer to the command that caused it.
+        """
         try:
             event = self._incoming.get(timeout=max(0.0, timeout))
         except queue.Empty:
