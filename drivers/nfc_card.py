@@ -43,6 +43,9 @@ from drivers.sim.named import Named
 log = logging.getLogger(__name__)
 
 DEFAULT_TARGETS = ("106A", "106B", "212F")
+NDEF_READS = 3
+"""Reads of a card's NDEF before it is reported without its text: a read at the edge of the
+field, or on a busy host that misses the card's answer window, fails and the next succeeds."""
 OPEN_WAIT = 10.0
 """How long ``open()`` waits for the first attempt to reach the reader (USB setup takes ~1 s)."""
 JOIN_WAIT = 10.0
@@ -220,18 +223,18 @@ class NfcCardReader:
         return True  # let nfcpy watch presence and call on-release
 
     def _read_text(self, tag: Any, uid: bytes) -> str | None:
-        """The card's NDEF text, read a second time if the first read failed but the card stayed.
+        """The card's NDEF text, read again (NDEF_READS in all) while reads fail and it stays.
 
         A card slid onto the reader can be activated at the edge of the field and lose
         the NDEF read; nfcpy reads NDEF again on the next access to ``tag.ndef``, and a
         patron reported without their id would be sent to the wrong account lookup.
         """
-        for attempt in (1, 2):
+        for attempt in range(1, NDEF_READS + 1):
             try:
                 found = tag.ndef
                 if found is not None:
                     return ndef_text(found.records)
-                if attempt == 2 or not tag.is_present:
+                if attempt == NDEF_READS or not tag.is_present:
                     return None
             except Exception as error:  # a badly formatted card is still a card
                 log.info("card %s: NDEF unreadable (%s)", card_ref(uid), type(error).__name__)
