@@ -240,6 +240,23 @@ def test_a_200_item_drop_sorts_every_item_once(make: Callable[[str], SimConveyor
     assert last_in == pytest.approx(199 * 1.0 / 0.5)
 
 
+def test_items_that_waited_at_the_closed_shutter_go_in_one_behind_the_other(
+    make: Callable[[str], SimConveyor],
+) -> None:
+    conveyor = make("diverters=1.6&spacing=1.0&speed=0.5")
+    conveyor.belt(True)  # the shutter stays closed (a held belt's intake)
+    items = conveyor.machine.feed([item_tag(f"Q{n}") for n in range(4)], every=0.5)
+    conveyor.advance(10.0)
+    assert all(i.fate is Fate.WAITING for i in items)
+    opened = conveyor.now()
+    conveyor.shutter(True)
+    while conveyor.poll(20.0) is not None:
+        pass
+    # All were due long ago: they go in at the spacing's pace (2 s), not at once in a pile.
+    assert [i.entered_at for i in items] == pytest.approx([opened + 2.0 * n for n in range(4)])
+    assert all(i.fate is Fate.IN_EXCEPTION_BIN for i in items)
+
+
 def test_a_machine_lists_only_the_last_items_that_left_yet_counts_every_one(
     make: Callable[[str], SimConveyor],
 ) -> None:
