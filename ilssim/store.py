@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
-
-from alembic.config import Config
-from sqlalchemy import Connection
+from typing import TYPE_CHECKING, ClassVar
 
 from engine import db
+
+if TYPE_CHECKING:
+    # Only for the annotations: importing alembic (and mako) at run time costs a process
+    # holding the simulator (``sip2+sim://``) several MB it keeps for life (issue 15);
+    # engine.db imports it only when a database needs migrating.
+    from alembic.config import Config
+    from sqlalchemy import Connection
 
 __all__ = ["MIGRATIONS_DIR", "Store", "alembic_config", "head_revision"]
 

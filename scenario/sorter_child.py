@@ -76,14 +76,31 @@ def tag_for(label: str, owner: str = "") -> SimTag | None:
     return SimTag.with_data(uid_for(label), data, afi=RELEASED.afi_unsecured, eas=False)
 
 
-class Belt:
-    """The simulated belt, its items by label, and the PLC when there is one."""
+MOVING = (Fate.WAITING, Fate.ON_BELT)
+"""An item in one of these is still on its way: waiting at the intake or on the belt."""
+KEEP = 2000
+"""Items that left the belt the harness still lists by default (``--keep``)."""
 
-    def __init__(self, machine: ConveyorMachine, plc: SimPlc | None) -> None:
+
+class Belt:
+    """The simulated belt, its items by label, and the PLC when there is one.
+
+    Items still waiting or on the belt are always listed; of those that left it, only
+    the last ``keep``: a bench feeding thousands measures the sorter, not this list
+    (issue 15). ``fed`` and ``left`` count every one.
+    """
+
+    def __init__(self, machine: ConveyorMachine, plc: SimPlc | None, keep: int = KEEP) -> None:
         self.machine = machine
         self.plc = plc
+        self.keep = keep
         self.items: list[tuple[str, Item]] = []
+        self.fed = 0
+        self._forgotten: dict[str, int] = {}
+        """Items no longer listed, by fate."""
         self.lock = threading.Lock()
+        # The machine's own lists would hold what this one forgets: one bound for both.
+        machine.keep_left = min(machine.keep_left, keep)
 
     def feed(self, args: dict[str, Any]) -> Any:
         labels = [str(label) for label in args["items"]]
@@ -91,9 +108,30 @@ class Belt:
         owner = str(args.get("owner", ""))
         tags = [tag_for(label, owner) for label in labels]
         made = self.machine.feed(tags, every=float(every) if every else None)
-        with self.lock:
+        with self.machine.lock, self.lock:
             self.items.extend(zip(labels, made, strict=True))
+            self.fed += len(made)
+            self._forget()
         return {"fed": len(made)}
+
+    def _forget(self) -> None:
+        """Of the items that left the belt, list only the last ``keep`` (under both locks)."""
+        gone = [i for i, (_, item) in enumerate(self.items) if item.fate not in MOVING]
+        drop = set(gone[: max(0, len(gone) - self.keep)])
+        if not drop:
+            return
+        for index in drop:
+            fate = self.items[index][1].fate.value
+            self._forgotten[fate] = self._forgotten.get(fate, 0) + 1
+        self.items = [entry for index, entry in enumerate(self.items) if index not in drop]
+
+    def _left(self) -> dict[str, int]:
+        """Items that left the belt, by fate, those no longer listed included."""
+        left = dict(self._forgotten)
+        for _, item in self.items:
+            if item.fate not in MOVING:
+                left[item.fate.value] = left.get(item.fate.value, 0) + 1
+        return left
 
     def _item(self, label: str) -> Item:
         with self.lock:
@@ -124,9 +162,16 @@ class Belt:
             raise ValueError(f"no belt fault {name!r}")
         return {"fault": name}
 
-    def state(self) -> dict[str, Any]:
-        """Where every fed item is, and whether any is still on its way."""
+    def state(self, moving_only: bool = False) -> dict[str, Any]:
+        """Where the listed items are (only those still on their way with ``moving_only``),
+        how many are on their way, and how many were fed and have left, by fate."""
         with self.machine.lock, self.lock:
+            self._forget()
+            listed = [
+                (label, item)
+                for label, item in self.items
+                if not moving_only or item.fate in MOVING
+            ]
             items = [
                 {
                     "label": label,
@@ -137,17 +182,17 @@ class Belt:
                     "entered_at": item.entered_at,
                     "left_at": item.left_at,
                 }
-                for label, item in self.items
+                for label, item in listed
             ]
-        moving = sum(i["fate"] in (Fate.WAITING.value, Fate.ON_BELT.value) for i in items)
-        return {"items": items, "moving": moving}
+            moving = sum(item.fate in MOVING for _, item in self.items)
+            return {"items": items, "moving": moving, "fed": self.fed, "left": self._left()}
 
 
 def sim_commands(belt: Belt) -> dict[str, Command]:
     return {
         "sim_feed": lambda s, a: belt.feed(a),
         "sim_fault": lambda s, a: belt.fault(a),
-        "sim_belt": lambda s, a: belt.state(),
+        "sim_belt": lambda s, a: belt.state(moving_only=bool(a.get("moving_only"))),
         "sim_pending": lambda s, a: _pending(s),
     }
 
@@ -166,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scenario.sorter_child")
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--plc", action="store_true", help="the belt behind a simulated PLC")
+    parser.add_argument(
+        "--keep", type=int, default=KEEP, help="items that left the belt sim_belt still lists"
+    )
     args = parser.parse_args(argv)
     config = parse_config(args.config.read_text(encoding="utf-8"))
     assert config.devices.conveyor is not None
@@ -192,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
                 update={"conveyor": plc.url(poll="0.01", timeout="1.5")}
             )
             config = config.model_copy(update={"devices": devices})
-        belt = Belt(machine, plc)
+        belt = Belt(machine, plc, keep=args.keep)
         sorter = build_sorter(config, stack, maintenance_every=0.5)
         sorter.start()
         stack.callback(sorter.stop)

@@ -42,10 +42,11 @@ def run(args: argparse.Namespace) -> int:
     from engine.security.reporter import SecurityReporter
     from engine.tamper.guard import guard_for
     from sorter.api import SorterApiServer
+    from sorter.flight import HISTORY
     from sorter.service import build_sorter, sorter_commands
 
     service = Service("sorter", args.config)
-    bus = EventBus()
+    bus = EventBus(history=HISTORY)
     reporter = SecurityReporter(bus)
     guard = guard_for(config, bus, reporter, args.config)
 

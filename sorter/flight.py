@@ -23,6 +23,14 @@ FIRE_LEAD = 0.05
 """Seconds before the item's arrival the diverter goes out (the valve's switching time)."""
 DROP_IDLE = 60.0
 """Seconds of belt time without an item after which an implicit drop ends."""
+DROP_MOST = 500
+"""Items read after which an implicit drop ends all the same: a stream without a minute's pause
+is many patrons', and a drop keeps a line per item for its receipt (issue 15: a machine at
+work all day kept every item of one endless drop)."""
+HISTORY = 500
+"""Events the machine's bus keeps for the ``history`` command. It publishes several per
+item, its ``bins`` events listing every bin, so the engine's 2,000 were about 2 MB of a
+small machine's memory; the screens follow the events as they come, not this."""
 TICK = 0.02
 """Longest wait for a conveyor event, in the conveyor's seconds (results are checked between)."""
 
@@ -70,3 +78,5 @@ class Drop:
     items: list[dict[str, Any]] = field(default_factory=list)
     explicit: bool = False
     last_at: float = 0.0
+    reads: int = 0
+    """Items read in it (an implicit drop ends at ``DROP_MOST``)."""

@@ -19,7 +19,7 @@ from engine.receipts.model import Receipt
 from protocols.tags.model import TagData
 from sorter import machine_texts as texts
 from sorter.decision import PATRON_CARD, Decision, Step, screen_tag
-from sorter.flight import DROP_IDLE, Drop, InFlight
+from sorter.flight import DROP_IDLE, DROP_MOST, Drop, InFlight
 from sorter.machine_base import SorterBase
 from sorter.machine_texts import filled
 from sorter.reasons import ExceptionReason
@@ -134,12 +134,15 @@ class Intake(SorterBase):
         self._decided(item, Decision(item_id, target, Step.EXCEPTION, reason=why))
 
     def _drop_for(self, at: float) -> Drop:
-        if self.drop is not None and not self.drop.explicit and at - self.drop.last_at > DROP_IDLE:
+        drop = self.drop
+        ended = drop is not None and (at - drop.last_at > DROP_IDLE or drop.reads >= DROP_MOST)
+        if drop is not None and not drop.explicit and ended:
             self.drop = None
         if self.drop is None:
             self.drop = Drop(str(uuid.uuid4()))
             self.sorted_in_drop = set()
         self.drop.last_at = at
+        self.drop.reads += 1
         return self.drop
 
     def drop_begin(self) -> str:

@@ -28,7 +28,7 @@ from engine.ils.client import IlsClient
 from engine.journal.store import Journal
 from protocols.tags import SecurityPolicy
 from sorter.bins import Bins
-from sorter.flight import Drop, InFlight, SorterState
+from sorter.flight import HISTORY, Drop, InFlight, SorterState
 from sorter.receipts import EndedDrops, Offered, Where
 from sorter.settings import SorterSettings
 from sorter.store import SorterStore
@@ -74,7 +74,7 @@ class SorterBase:
         self.ils = ils
         self.journal = journal
         self.store = store
-        self.bus = bus or EventBus()
+        self.bus = bus or EventBus(history=HISTORY)
         self.clock = clock
         """The site's local time (naive), as the journal and SIP2 take it."""
         self.owners = owners

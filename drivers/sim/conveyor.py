@@ -34,7 +34,8 @@ Fault switches (:class:`ConveyorFaults`, or the methods of the same names):
 an input stuck at a level (a dirty eye, a book lying on a sensor), a jam (an
 item stops at a position until cleared), a slip (an item goes past a diverter
 fired for it), a bin-full sensor tripped by hand, a second item put in too
-soon (``feed`` at any times: nothing keeps two items apart), a link drop
+soon (``feed`` at any times while the shutter is open: nothing keeps two items
+apart; those that waited at the closed shutter go in at the intake's pace), a link drop
 (commands raise DeviceUnavailable, LINK_LOST is reported, and the machine goes
 to its safe state — belt stopped, shutter closed, diverters in — as a PLC's
 watchdog does).
@@ -174,6 +175,9 @@ class ConveyorFaults:
     """Input point → the level it reads whatever passes: a dirty eye, a book on a sensor."""
 
 
+KEEP_LEFT = 1000
+"""Items that left the belt a machine still lists by default (see ``ConveyorMachine.keep_left``)."""
+
 Listener = Callable[[str, bool, float], None]
 """Told ``(point, active, at)`` for every input edge, and ``("link", up, at)``."""
 
@@ -188,6 +192,12 @@ class ConveyorMachine(Named):
         self.faults = ConveyorFaults()
         self.time = 0.0
         self.items: list[Item] = []
+        """The items waiting or on the belt, and the last ``keep_left`` that left it."""
+        self.keep_left = KEEP_LEFT
+        """How many items that left the belt (into a bin or off its end) stay listed in
+        ``items`` and ``exception_bin``: a harness feeding thousands keeps its memory bounded
+        (issue 15); the counts (``counts``, ``exception_count``) go on counting every one."""
+        self._left: deque[Item] = deque()
         self._belt: list[Item] = []
         self._waiting: deque[Item] = deque()
         self._numbers = itertools.count(1)
@@ -196,6 +206,8 @@ class ConveyorMachine(Named):
         self.inputs: dict[str, bool] = {}
         self.counts: dict[int, int] = {}
         self.exception_bin: list[Item] = []
+        """The items in the exception bin that are still listed (see ``keep_left``)."""
+        self.exception_count = 0
         self._listeners: list[Listener] = []
         self._runner: _RealTime | None = None
         self.configure(Geometry())
@@ -257,6 +269,7 @@ class ConveyorMachine(Named):
             return emptied
 
     def bin_items(self, bin_: int) -> list[Item]:
+        """The items in bin ``bin_`` that are still listed (see ``keep_left``)."""
         with self.lock:
             return [i for i in self.items if i.fate is Fate.IN_BIN and i.bin == bin_]
 
@@ -324,10 +337,26 @@ class ConveyorMachine(Named):
                 raise DeviceUnavailable("conveyor link is down")
             if name not in self.outputs:
                 raise ValueError(f"no output {name!r}; known: {', '.join(self.outputs)}")
+            opened = name == "shutter" and on and not self.outputs["shutter"]
             self.outputs[name] = on
+            if opened:
+                self._queue_at_intake()
             if self.outputs["shutter"]:
                 self._admit(self.time)
             self._sense(self.time)
+
+    def _queue_at_intake(self) -> None:
+        """The items that waited at the closed shutter go in as it opens one behind the
+        other, at the intake's pace, as a patron puts them in: not all at the same instant
+        on top of each other, a pile that jammed the belt after every long hold (the
+        footprint bench's 1,500 items at 10x stopped so)."""
+        step = self.geometry.spacing / self.geometry.speed
+        at = self.time
+        for item in self._waiting:
+            if item.due >= at:
+                break  # from here on they were put in at their own pace
+            item.due = at
+            at += step
 
     def pulse(self, diverter: int, seconds: float) -> None:
         with self.lock:
@@ -421,6 +450,26 @@ class ConveyorMachine(Named):
         self._belt.remove(item)
         if item.tag is not None and self.field is not None and item.tag.uid in self.field.tags:
             self.field.remove(item.tag.uid)
+        if fate is Fate.IN_EXCEPTION_BIN:
+            self.exception_bin.append(item)
+            self.exception_count += 1
+        self._left.append(item)
+        while len(self._left) > max(0, self.keep_left):
+            self._forget(self._left.popleft())
+
+    def _forget(self, item: Item) -> None:
+        """No longer list an item that left long ago, nor keep its tag as one gone from the
+        field (it went with the item); the bins' counts still include it."""
+        self.items.remove(item)
+        self.faults.jam_at.pop(item.number, None)
+        self.faults.slip.discard(item.number)
+        if item.fate is Fate.IN_EXCEPTION_BIN:
+            self.exception_bin.remove(item)
+        tag = item.tag
+        if tag is not None and self.field is not None:
+            with self.field.lock:
+                if self.field.departed.get(tag.uid) is tag:
+                    del self.field.departed[tag.uid]
 
     def _move(self, dt: float) -> None:
         ahead: Item | None = None
@@ -458,7 +507,6 @@ class ConveyorMachine(Named):
         for item in self._on_belt():
             if item.position - item.length > self.geometry.end:
                 self._leave(item, Fate.IN_EXCEPTION_BIN, now)
-                self.exception_bin.append(item)
 
     def _sense(self, now: float) -> None:
         geometry = self.geometry

@@ -240,6 +240,47 @@ def test_a_200_item_drop_sorts_every_item_once(make: Callable[[str], SimConveyor
     assert last_in == pytest.approx(199 * 1.0 / 0.5)
 
 
+def test_items_that_waited_at_the_closed_shutter_go_in_one_behind_the_other(
+    make: Callable[[str], SimConveyor],
+) -> None:
+    conveyor = make("diverters=1.6&spacing=1.0&speed=0.5")
+    conveyor.belt(True)  # the shutter stays closed (a held belt's intake)
+    items = conveyor.machine.feed([item_tag(f"Q{n}") for n in range(4)], every=0.5)
+    conveyor.advance(10.0)
+    assert all(i.fate is Fate.WAITING for i in items)
+    opened = conveyor.now()
+    conveyor.shutter(True)
+    while conveyor.poll(20.0) is not None:
+        pass
+    # All were due long ago: they go in at the spacing's pace (2 s), not at once in a pile.
+    assert [i.entered_at for i in items] == pytest.approx([opened + 2.0 * n for n in range(4)])
+    assert all(i.fate is Fate.IN_EXCEPTION_BIN for i in items)
+
+
+def test_a_machine_lists_only_the_last_items_that_left_yet_counts_every_one(
+    make: Callable[[str], SimConveyor],
+) -> None:
+    # A harness feeding thousands of items keeps a bounded memory (issue 15).
+    conveyor = running(make("diverters=1.6"))
+    machine = conveyor.machine
+    machine.keep_left = 3
+    tags = [item_tag(f"K{n:03}") for n in range(12)]
+    items = machine.feed(tags)
+    arrivals = itertools.count()
+    while (event := conveyor.poll(10.0)) is not None:
+        # Items cannot pass each other: the n-th arrival at the eye is the n-th item.
+        if event.kind is K.ITEM_AT_DIVERTER and next(arrivals) % 2 == 0:
+            conveyor.fire(1, 0.3)
+    assert all(i.fate in (Fate.IN_BIN, Fate.IN_EXCEPTION_BIN) for i in items)
+    assert (machine.counts[1], machine.exception_count) == (6, 6)
+    assert machine.items == items[-3:]
+    assert machine.exception_bin == [i for i in items[-3:] if i.fate is Fate.IN_EXCEPTION_BIN]
+    assert machine.bin_items(1) == [i for i in items[-3:] if i.fate is Fate.IN_BIN]
+    # Nor does the reader's field keep the forgotten items' tags as departed ones.
+    assert machine.field is not None
+    assert set(machine.field.departed) == {t.uid for t in tags[-3:]}
+
+
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
