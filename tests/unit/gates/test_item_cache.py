@@ -52,8 +52,9 @@ def _carry_distinct_tags(count: int) -> tuple[GateController, list[str]]:
 def test_expired_entries_leave_as_new_tags_come(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(gates.controller, "ITEM_TTL", 0.0)
     gate, items = _carry_distinct_tags(12)
-    # Each new tag's entry pushed out the older, expired ones: only the last may be left.
-    assert list(gate._items) == [uid_for(items[-1])]
+    # Each new tag's entry pushed out the older, expired ones: only the last may be left
+    # (or none: a lookup of the last tag in a round after its alarm drops it, expired).
+    assert list(gate._items) in ([], [uid_for(items[-1])])
 
 
 def test_entries_within_their_time_stay_up_to_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
