@@ -17,11 +17,19 @@ Each runs as a real child process, as in production, on simulators over loopback
 - ``muontra ui`` (QT_QPA_PLATFORM=offscreen) on the kiosk's socket while the
   kiosk's transactions run: every screen they cause is drawn.
 
-RSS is VmRSS from /proc. "idle" is after start; the growth is measured from
-after a warm-up of WARMUP transactions (first-use imports and caches) to after
-N more, and given per 1,000. Goals (issue 15): no daemon above 80 MB, growth
-under 1 MB per 1,000. Measured on this machine (x86-64); a Raspberry Pi's
-figures differ a little (64-bit ARM, the same Python) and are not measured here.
+RSS is VmRSS from /proc, read once a daemon has sat idle for SETTLE seconds: longer than
+the 5 s between the device daemons' own ``malloc_trim`` (central's: 10 s, so it gets two),
+so every reading is of what stays resident rather than of free pages a trim is about to
+give back (a reading 1 s after the last transaction varied by about 1.5 MB with that).
+"idle" is after start. The warm-up is WARMUP transactions, and for the gate until its
+event history (HISTORY events, engine.events) is full: first-use imports and caches, and
+the bounded fills, which are not growth. The kiosk publishes about 6.5 events per
+transaction, so its history is full after about 310 of WARMUP; with the warm-up at 50,
+that fill was most of the kiosk's "+2.7 MB per 1,000". The growth is then measured over N
+more, and given per 1,000 over all N and over each half: a bounded fill shows in the
+first half only, a leak in both. Goals (issue 15): no daemon above 80 MB, growth under
+1 MB per 1,000. Measured on this machine (x86-64); a Raspberry Pi's figures differ a
+little (64-bit ARM, the same Python) and are not measured here.
 
     .venv/bin/python bench/footprint.py [--transactions N] [--only kiosk,gate,…]
         [--daemon-python /path/to/lean/venv/bin/python]
@@ -69,7 +77,13 @@ from protocols.readers.feig import FeigParser  # noqa: E402
 from scenario.runner import device_config  # noqa: E402
 from scenario.sorter_run import sorter_config  # noqa: E402
 
-WARMUP = 50
+WARMUP = 400
+"""Transactions before the growth is measured (see the docstring): enough to fill the
+kiosk's 2,000-event history (about 310 transactions)."""
+HISTORY = 2000
+"""engine.events.EventBus's history: the warm-up fills it before measuring the growth."""
+SETTLE = 6.0
+"""Seconds idle before a reading: one malloc_trim of the device daemons (every 5 s)."""
 GOAL_MB = 80.0
 GOAL_GROWTH = 1.0
 SITE = "VN-HN0001"
@@ -88,6 +102,8 @@ class Figures:
     daemon: bool
     idle: float
     warm: float | None = None
+    mid: float | None = None
+    """After the first half of the measured transactions."""
     after: float | None = None
     transactions: int = 0
     note: str = ""
@@ -99,8 +115,16 @@ class Figures:
         return (self.after - self.warm) / self.transactions * 1000
 
     @property
+    def halves(self) -> tuple[float, float] | None:
+        """Growth per 1,000 over the first and over the second half of the transactions."""
+        if self.warm is None or self.mid is None or self.after is None or self.transactions < 2:
+            return None
+        half = self.transactions / 2
+        return (self.mid - self.warm) / half * 1000, (self.after - self.mid) / half * 1000
+
+    @property
     def peak(self) -> float:
-        return max(v for v in (self.idle, self.warm, self.after) if v is not None)
+        return max(v for v in (self.idle, self.warm, self.mid, self.after) if v is not None)
 
 
 def free_port() -> int:
@@ -171,9 +195,25 @@ def wait_for(client: ApiClient, what: Callable[[dict[str, Any]], bool], label: s
     raise SystemExit(f"timed out waiting for {label}; last events: {shown}; status: {status}")
 
 
-def settle() -> None:
-    """Let the allocator and threads come to rest before reading RSS (a figure, not a test)."""
-    time.sleep(1.0)
+def settle(seconds: float = SETTLE) -> None:
+    """Let the daemon come to rest and trim its heap before reading RSS (a figure, not a test)."""
+    time.sleep(seconds)
+
+
+def measure(
+    figures: Figures, pid: int, count: int, one: Callable[[int], None], per: int = 1
+) -> None:
+    """``one(n)`` for n in range(count), ``per`` transactions each; RSS after each half."""
+    half = count // 2
+    for n in range(half):
+        one(n)
+    settle()
+    figures.mid = rss_mb(pid)
+    for n in range(half, count):
+        one(n)
+    settle()
+    figures.after = rss_mb(pid)
+    figures.transactions = count * per
 
 
 DAEMON = {"python": sys.executable}
@@ -253,11 +293,8 @@ def kiosk_and_ui(directory: Path, transactions: int, with_ui: bool) -> list[Figu
                 figures.warm = rss_mb(kiosk.pid)
                 if ui_figures is not None:
                     ui_figures.warm = rss_mb(ui.pid)
-                for n in range(transactions // 2):
-                    _kiosk_cycle(client, items[n % len(items)])
-                settle()
-                figures.after = rss_mb(kiosk.pid)
-                figures.transactions = transactions
+                cycle = lambda n: _kiosk_cycle(client, items[n % len(items)])  # noqa: E731
+                measure(figures, kiosk.pid, transactions // 2, cycle, per=2)
                 figures.note = "checkout + receipt + return"
                 if ui_figures is not None:
                     ui_figures.after = rss_mb(ui.pid)
@@ -335,26 +372,29 @@ def gate(directory: Path, transactions: int) -> list[Figures]:
                 settle()
                 figures = Figures("gate", True, rss_mb(process.pid))
 
+                sequence = [0]
+
+                def alarm_of(item: str) -> Callable[[dict[str, Any]], bool]:
+                    def seen(e: dict[str, Any]) -> bool:
+                        sequence[0] = max(sequence[0], int(e.get("seq", 0)))
+                        return e.get("event") == "alarm" and e.get("item_id") == item
+
+                    return seen
+
                 def carry(n: int) -> None:
                     item = f"G{n:06d}"
                     tag = field.place(item_tag(item))
-                    wait_for(
-                        client,
-                        lambda e: e.get("event") == "alarm" and e.get("item_id") == item,
-                        f"the alarm of {item}",
-                    )
+                    wait_for(client, alarm_of(item), f"the alarm of {item}")
                     field.remove(tag.uid)
 
-                for n in range(WARMUP):
-                    carry(n)
+                warm = 0
+                while warm < WARMUP or sequence[0] < HISTORY:
+                    carry(warm)
+                    warm += 1
                 settle()
                 figures.warm = rss_mb(process.pid)
-                for n in range(WARMUP, WARMUP + transactions):
-                    carry(n)
-                settle()
-                figures.after = rss_mb(process.pid)
-                figures.transactions = transactions
-                figures.note = "secured items carried out, alarm each"
+                measure(figures, process.pid, transactions, lambda n: carry(warm + n))
+                figures.note = f"secured items carried out, alarm each (warm-up {warm})"
                 client.close()
         finally:
             peer.stop()
@@ -526,10 +566,13 @@ client_id = "central-bench"
             settle()
             figures = Figures("central", True, rss_mb(process.pid))
             publish(WARMUP)
-            settle()
+            settle(2 * SETTLE)  # central trims every 10 s
             figures.warm = rss_mb(process.pid)
-            publish(transactions)
-            settle()
+            publish(transactions // 2)
+            settle(2 * SETTLE)
+            figures.mid = rss_mb(process.pid)
+            publish(transactions - transactions // 2)
+            settle(2 * SETTLE)
             figures.after = rss_mb(process.pid)
             figures.transactions = transactions
             figures.note = "device events stored (SQLite)"
@@ -574,7 +617,11 @@ def main() -> None:
         chosen.remove("kiosk")  # the ui run measures the kiosk under it too
     results: list[Figures] = []
     print(f"daemons on {DAEMON['python']}, the touchscreen on {sys.executable}")
-    print(f"{'process':<12} {'idle':>7} {'warm':>7} {'after':>7} {'growth/1000':>12}  what")
+    print(f"warm-up: {WARMUP} transactions (the gate: until its {HISTORY}-event history is full)")
+    print(
+        f"{'process':<12} {'idle':>7} {'warm':>7} {'after':>7} {'growth/1000':>12} "
+        f"{'1st half':>9} {'2nd half':>9}  what"
+    )
     for name in chosen:
         directory = Path(tempfile.mkdtemp(prefix=f"muontra-footprint-{name}-"))
         started = time.monotonic()
@@ -583,7 +630,13 @@ def main() -> None:
             warm = f"{f.warm:7.1f}" if f.warm is not None else f"{'-':>7}"
             after = f"{f.after:7.1f}" if f.after is not None else f"{'-':>7}"
             growth = f"{f.growth:+12.2f}" if f.growth is not None else f"{'-':>12}"
-            print(f"{f.name:<12} {f.idle:7.1f} {warm} {after} {growth}  {f.note}", flush=True)
+            halves = (
+                f"{f.halves[0]:+9.2f} {f.halves[1]:+9.2f}" if f.halves else f"{'-':>9} {'-':>9}"
+            )
+            print(
+                f"{f.name:<12} {f.idle:7.1f} {warm} {after} {growth} {halves}  {f.note}",
+                flush=True,
+            )
         results += found
         print(f"  ({name}: {time.monotonic() - started:.0f} s, logs in {directory})", flush=True)
     daemons = [f for f in results if f.daemon] or results

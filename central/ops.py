@@ -23,11 +23,7 @@ device's open security alerts.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import functools
 import logging
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -39,6 +35,7 @@ from sqlalchemy.orm import Session
 from central.accounts import Staff
 from central.alert_values import Cleared, Counted, Raised
 from central.alerts import AlertEvaluator, AlertKey, AlertStore, AlertView, Change
+from central.allocator import release_free_memory
 from central.api import ApiServer, FleetReader
 from central.broker_log import DEVICE, LOG_TOPIC, RULE, RefusedLogins, is_refusal
 from central.command_signing import SiteKeys
@@ -72,34 +69,6 @@ def role_of(message: payloads.Event) -> str | None:
 
 TRIM_EVERY = 10.0
 """Seconds between giving the C heap's free pages back (:func:`release_free_memory`)."""
-
-
-@functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's malloc_trim, or None where there is none (musl, macOS, Windows)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return trim
-
-
-def release_free_memory() -> bool:
-    """``malloc_trim(0)``: the free pages of glibc's arenas back to the system; True if done.
-
-    The same as engine.cli_daemon's (central may not import the engine): what a
-    batch of events, SQLite and OpenSSL freed stays in glibc's per-thread arenas
-    otherwise, and the resident size keeps every past peak (issue 15).
-    """
-    trim = _malloc_trim()
-    if trim is None:
-        return False
-    trim(0)
-    return True
 
 
 class StaffSide:

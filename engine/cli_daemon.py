@@ -12,9 +12,6 @@ process start again in place on it.
 from __future__ import annotations
 
 import argparse
-import ctypes
-import ctypes.util
-import functools
 import logging
 import os
 import signal
@@ -26,8 +23,11 @@ from pathlib import Path
 from types import FrameType
 
 from engine import db, sdnotify
+from engine.allocator import release_free_memory, tune_allocator
 from engine.backup.swap import settle_at_start
 from engine.config import ConfigError, DeviceConfig, load_config
+
+__all__ = ["Service", "add_arguments", "load_device", "release_free_memory", "tune_allocator"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser, what: str) -> None:
 def load_device(command: str, args: argparse.Namespace) -> DeviceConfig | None:
     """The device's configuration with the command line's overrides, or None after saying
     on stderr what is wrong with it."""
+    tune_allocator()  # first, before any thread of the daemon's allocates
     try:
         config = load_config(args.config, secrets=True)
     except ConfigError as error:
@@ -59,38 +60,6 @@ def load_device(command: str, args: argparse.Namespace) -> DeviceConfig | None:
     # A long-lived process keeps what alembic costs; a child migrates and takes it away.
     db.migrate_in_child()
     return config
-
-
-@functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's malloc_trim, or None where there is none (musl, macOS, Windows)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):
-        return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return trim
-
-
-def release_free_memory() -> bool:
-    """Give the C heap's free pages back to the operating system; True where it could.
-
-    Why: glibc keeps what Python's allocator and the C libraries (SQLite, OpenSSL,
-    Pillow) freed inside its arenas, one per thread that allocated, and returns
-    only the top of each heap by itself. A daemon's resident memory then keeps
-    every past peak: a receipt composed, a burst of events, a reconnect
-    (issue 15). ``malloc_trim(0)`` releases the free pages of every arena; it
-    takes a millisecond or so on a daemon's heap, and changes nothing Python holds.
-    """
-    trim = _malloc_trim()
-    if trim is None:
-        return False
-    trim(0)
-    return True
 
 
 class Service:

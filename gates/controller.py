@@ -85,7 +85,12 @@ RETRY_WAIT = 0.5
 BEAM_POLL = 0.05
 HEALTHY_AGE = 10.0
 """A loop that has not gone round for this long is hung: the watchdog stops being fed."""
-ITEM_CACHE = 50_000
+ITEM_CACHE = 10_000
+"""Tags whose item id the gate keeps (about 200 bytes each). Entries past ITEM_TTL go as
+new ones come (they would be read again anyway), so a gate holds an hour's tags; only
+more distinct tags than this in an hour (a flood of foreign or forged UIDs) drops the
+older half early. At 50,000 and without the expiry, a gate grew by 0.2 MB per 1,000
+tags until it held 10 MB (issue 15)."""
 ITEM_TTL = 3600.0
 """Seconds a tag's item id is trusted without reading it again."""
 NOTIFY_WAIT = 0.2
@@ -637,11 +642,26 @@ class GateController:
         return item
 
     def _remember(self, uid: bytes, item: _Item) -> None:
+        now = time.monotonic()
+        self._forget_expired(now)
         if len(self._items) >= ITEM_CACHE:
             for old in list(self._items)[: ITEM_CACHE // 2]:
                 self._items.pop(old, None)
-        self._items[uid] = replace(item, at=time.monotonic())
+        # Popped first so the dict stays in the order learnt: the oldest is always first.
+        self._items.pop(uid, None)
+        self._items[uid] = replace(item, at=now)
         self._read_failures.pop(uid, None)
+
+    def _forget_expired(self, now: float) -> None:
+        """Drop the entries past ITEM_TTL, oldest first (reader threads share the dict)."""
+        while True:
+            try:
+                oldest = next(iter(self._items))
+                if now - self._items[oldest].at <= ITEM_TTL:
+                    return
+            except (StopIteration, KeyError, RuntimeError):
+                return  # empty, or another thread changed it meanwhile: next time
+            self._items.pop(oldest, None)
 
     def _after_alarm(self, reader: TagReader, alarm: Alarm) -> None:
         """After the outputs: the item id if it was not needed to decide, then the event."""
