@@ -43,7 +43,12 @@ def _walk(item: QQuickItem) -> Any:
 
 
 def tap(app: Any, name: str) -> None:
-    """A real click in the middle of the named item, as a finger would."""
+    """A real click in the middle of the named item, as a finger would.
+
+    The window is drawn first: a finger taps what the screen shows, and drawing lays the
+    scene out (a Column places a button that just became visible only when polished), so
+    the item's position is where it is drawn, not where it was before the last change."""
+    app.window.grabWindow()
     item = find_item(app, name)
     centre = item.mapToScene(QPointF(item.width() / 2, item.height() / 2)).toPoint()
     QTest.mouseClick(app.window, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, centre)
