@@ -2,7 +2,9 @@
 
 The same shape as :class:`ui.bridge.KioskBridge` (a queued signal puts every
 callback from the link's thread onto the GUI thread; ``state``, ``tr`` and
-``rows`` are re-sent whole on each change), for the sorter's viewmodel.
+``rows`` are re-sent whole when they change, each with its own change signal raised
+only when its value differs, so that an event does not make QML re-read the whole text
+table at every binding), for the sorter's viewmodel.
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ from ui.viewmodels.sorter import SorterViewModel
 
 class SorterBridge(QObject):
     changed = Signal()
+    """Something the screen shows changed (for Python listeners; QML binds to the three below)."""
+    stateChanged = Signal()
+    trChanged = Signal()
+    rowsChanged = Signal()
     _inbox = Signal(object)
 
     def __init__(self, vm: SorterViewModel, parent: QObject | None = None) -> None:
@@ -38,9 +44,20 @@ class SorterBridge(QObject):
         call()
 
     def _refresh(self) -> None:
-        self._state = self.vm.snapshot()
-        self._tr = self.vm.texts()
-        self._rows = self.vm.rendered_rows()
+        state, tr, rows = self.vm.snapshot(), self.vm.texts(), self.vm.rendered_rows()
+        # All three set before QML hears of any: a binding re-read on one may read the others.
+        told = [
+            signal
+            for signal, old, new in (
+                (self.stateChanged, self._state, state),
+                (self.trChanged, self._tr, tr),
+                (self.rowsChanged, self._rows, rows),
+            )
+            if new != old
+        ]
+        self._state, self._tr, self._rows = state, tr, rows
+        for signal in told:
+            signal.emit()
         self.changed.emit()
 
     def _get_state(self) -> dict[str, Any]:
@@ -52,9 +69,9 @@ class SorterBridge(QObject):
     def _get_rows(self) -> list[dict[str, Any]]:
         return self._rows
 
-    state = Property("QVariantMap", _get_state, notify=changed)
-    tr = Property("QVariantMap", _get_tr, notify=changed)
-    rows = Property("QVariantList", _get_rows, notify=changed)
+    state = Property("QVariantMap", _get_state, notify=stateChanged)
+    tr = Property("QVariantMap", _get_tr, notify=trChanged)
+    rows = Property("QVariantList", _get_rows, notify=rowsChanged)
 
     # --- patron touches ---------------------------------------------------------------------
 

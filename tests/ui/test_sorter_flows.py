@@ -8,6 +8,7 @@ the wire.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -328,3 +329,26 @@ def test_a_wrong_staff_pin_stays_out(qtbot: Any, wall: Any, sorter: FakeSorter) 
     qtbot.waitUntil(lambda: wall.bridge.state["message"] == "Mã PIN nhân viên không đúng")
     assert wall.vm.visible_screen == "staff_pin"
     assert calls(sorter, "exceptions") == []
+
+
+def test_the_texts_are_sent_again_only_when_the_language_changes(
+    qtbot: Any, wall: Any, sorter: FakeSorter
+) -> None:
+    """QML converts the whole text table at every binding that reads it: items arriving
+    must not make the wall read it again; a language change must, and the screen follows."""
+    told: Counter[str] = Counter()
+    for name in ("stateChanged", "trChanged", "rowsChanged"):
+        getattr(wall.bridge, name).connect(lambda name=name: told.update([name]))
+    wait_screen(qtbot, wall, "drop")
+    qtbot.waitUntil(lambda: sorter.drop is not None)
+    sorter.drop_item("B0001", "Truyện Kiều")
+    qtbot.waitUntil(lambda: len(wall.bridge.rows) == 1)
+    assert told["trChanged"] == 0
+    assert told["stateChanged"] > 0 and told["rowsChanged"] > 0
+    heading = wall.bridge.tr["sorter_done"]
+    wall.bridge.chooseLanguage("en" if wall.vm.language == "vi" else "vi")
+    qtbot.waitUntil(lambda: told["trChanged"] == 1)
+    assert wall.bridge.tr["sorter_done"] != heading
+    qtbot.waitUntil(
+        lambda: find_item(wall, "done").property("text") == wall.bridge.tr["sorter_done"]
+    )
