@@ -57,7 +57,7 @@ def _fail(message: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     if (args.action or "run") == "run":
-        from central.allocator import tune_allocator
+        from protocols.allocator import tune_allocator
 
         tune_allocator()  # first, before any of the service's threads allocates
     try:

@@ -35,7 +35,6 @@ from sqlalchemy.orm import Session
 from central.accounts import Staff
 from central.alert_values import Cleared, Counted, Raised
 from central.alerts import AlertEvaluator, AlertKey, AlertStore, AlertView, Change
-from central.allocator import release_free_memory
 from central.api import ApiServer, FleetReader
 from central.broker_log import DEVICE, LOG_TOPIC, RULE, RefusedLogins, is_refusal
 from central.command_signing import SiteKeys
@@ -44,6 +43,7 @@ from central.homeassistant import HomeAssistantLink
 from central.security_joins import SITE_WIDE, SecurityJoins
 from central.security_rules import SECURITY_RULES
 from central.settings_ops import AlertsSection, ApiSection, HomeAssistantSection
+from protocols.allocator import release_free_memory
 from protocols.mqtt import payloads
 from protocols.mqtt.security_schema import SECURITY_EVENT, Threat
 

@@ -23,9 +23,9 @@ from pathlib import Path
 from types import FrameType
 
 from engine import db, sdnotify
-from engine.allocator import release_free_memory, tune_allocator
 from engine.backup.swap import settle_at_start
 from engine.config import ConfigError, DeviceConfig, load_config
+from protocols.allocator import release_free_memory, tune_allocator
 
 __all__ = ["Service", "add_arguments", "load_device", "release_free_memory", "tune_allocator"]
 

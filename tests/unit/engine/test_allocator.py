@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from central import allocator as central_allocator
 from central import cli as central_cli
 from engine import cli_daemon
-from engine.allocator import ALLOCATOR_SETTINGS, tune_allocator
+from protocols import allocator
+from protocols.allocator import ALLOCATOR_SETTINGS, tune_allocator
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -46,14 +46,12 @@ libc.malloc_stats()  # one "Arena N:" block per arena, on stderr
 """
 
 
-def _arenas(
-    mode: str, env: dict[str, str] | None = None, module: str = "engine.allocator"
-) -> tuple[str, int]:
+def _arenas(mode: str, env: dict[str, str] | None = None) -> tuple[str, int]:
     environment = {
         k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_TUNABLES"))
     }
     done = subprocess.run(
-        [sys.executable, "-c", THREADS, mode, module],
+        [sys.executable, "-c", THREADS, mode, "protocols.allocator"],
         cwd=ROOT,
         env={**environment, **(env or {})},
         capture_output=True,
@@ -68,9 +66,8 @@ def _arenas(
 
 
 @glibc_only
-@pytest.mark.parametrize("module", ["engine.allocator", "central.allocator"])
-def test_the_settings_are_applied_and_cap_the_arenas(module: str) -> None:
-    applied, arenas = _arenas("tune", module=module)
+def test_the_settings_are_applied_and_cap_the_arenas() -> None:
+    applied, arenas = _arenas("tune")
     assert applied == str(sorted(v for v, _ in ALLOCATOR_SETTINGS.values()))
     assert arenas <= 2
     # The same threads without the settings: one arena each (the test can fail).
@@ -90,19 +87,13 @@ def test_the_environment_wins() -> None:
 def test_nothing_is_set_from_a_mapping_that_sets_everything() -> None:
     environ = {variable: "1" for variable, _ in ALLOCATOR_SETTINGS.values()}
     assert tune_allocator(environ) == {}
-    assert central_allocator.tune_allocator(environ) == {}
-
-
-def test_central_has_the_same_settings() -> None:
-    """Its own copy (central may not import the engine), kept equal."""
-    assert central_allocator.ALLOCATOR_SETTINGS == ALLOCATOR_SETTINGS
 
 
 def test_central_tunes_before_it_serves(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     calls: list[str] = []
-    monkeypatch.setattr(central_allocator, "tune_allocator", lambda: calls.append("tuned") or {})
+    monkeypatch.setattr(allocator, "tune_allocator", lambda: calls.append("tuned") or {})
     missing = tmp_path / "missing.toml"
     assert central_cli.run(argparse.Namespace(config=missing, action=None)) == 2
     assert calls == ["tuned"]

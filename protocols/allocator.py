@@ -1,13 +1,13 @@
-"""glibc's allocator for a device daemon: settings at start, free pages given back.
+"""glibc's allocator for a long-lived process: settings at start, free pages given back.
 
-central.allocator is the same for the central process (it may not import the engine):
-glibc gives each thread that allocates an arena of its own (up to eight per core),
-raises its mmap and trim thresholds each time a large block is freed (up to 32 MB),
-and keeps what SQLite, OpenSSL and a batch of events freed inside its arenas; the
-resident size then keeps every past peak (issue 15). Two arenas are plenty under
-Python's GIL, fixed thresholds turn the ratchet off, and ``malloc_trim(0)`` gives the
-free pages back. Values from the environment (``MALLOC_ARENA_MAX`` and the like, or
-``GLIBC_TUNABLES``) win. Where there is no glibc (musl, macOS), nothing is done.
+Used by the device daemons (engine.cli_daemon) and central (central.cli, central.ops),
+which may not import each other. glibc gives each thread that allocates an arena of its
+own (up to eight per core), raises its mmap and trim thresholds each time a large block
+is freed (up to 32 MB), and keeps what SQLite, OpenSSL and a batch of events freed inside
+its arenas; the resident size then keeps every past peak (issue 15). Two arenas are
+plenty under Python's GIL, fixed thresholds turn the ratchet off, and ``malloc_trim(0)``
+gives the free pages back. Values from the environment (``MALLOC_ARENA_MAX`` and the
+like, or ``GLIBC_TUNABLES``) win. Where there is no glibc (musl, macOS), nothing is done.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def _libc() -> ctypes.CDLL | None:
 
 
 def tune_allocator(environ: Mapping[str, str] | None = None) -> dict[str, int]:
-    """Apply :data:`ALLOCATOR_SETTINGS` at start, before the daemon's threads (an arena made
+    """Apply :data:`ALLOCATOR_SETTINGS` at start, before the process's threads (an arena made
     earlier stays); the settings applied, by environment variable name."""
     libc = _libc()
     if libc is None:
@@ -80,7 +80,7 @@ def release_free_memory() -> bool:
     """``malloc_trim(0)``: the free pages of glibc's arenas back to the system; True if done.
 
     It takes a millisecond or so on a daemon's heap, and changes nothing Python holds;
-    the daemons' service loop calls it every few seconds.
+    the daemons' service loop calls it every few seconds, central's staff side every 10 s.
     """
     libc = _libc()
     if libc is None:
