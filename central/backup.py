@@ -109,8 +109,18 @@ class Database:
         return bare.render_as_string(hide_password=False), env
 
 
+def _run_pg_tool(name: str, arguments: list[str], env: dict[str, str], vi: str, en: str) -> None:
+    """Run a PostgreSQL client tool; CentralRefused with the end of its complaint if it fails."""
+    done = subprocess.run(
+        [_pg_tool(name), *arguments], env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        complaint = done.stderr.strip()[-2000:]
+        raise CentralRefused(f"{vi}: {complaint}", f"{en}: {complaint}")
+
+
 def _pg_tool(name: str) -> str:
-    """The newest installed ``pg_dump``/``pg_restore`` (it must not be older than the server)."""
+    """The newest installed ``pg_dump``/``pg_restore``/``psql`` (not older than the server)."""
     found = sorted(
         glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
         key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
@@ -201,16 +211,12 @@ def _backup_locked(
         else:
             member = PG_MEMBER
             url, env = database.libpq()
-            done = subprocess.run(
-                [_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
+            _run_pg_tool(
+                "pg_dump",
+                ["--format=custom", "--no-owner", "--no-privileges",
                  "--file", str(staging / member), "--dbname", url],
-                env=env, capture_output=True, text=True, check=False,
+                env, "pg_dump thất bại", "pg_dump failed",
             )  # fmt: skip
-            if done.returncode != 0:
-                raise CentralRefused(
-                    f"pg_dump thất bại: {done.stderr.strip()}",
-                    f"pg_dump failed: {done.stderr.strip()}",
-                )
             progress(f"pg_dump of {database.url.database} (schema {schema})")
         members = [member, f"config/{config_path.name}"]
         shutil.copyfile(config_path, staging / members[1])
@@ -668,30 +674,23 @@ def _pg_restore(database: Database, dump: Path, staging: Path) -> None:
     url, env = database.libpq()
     drops, script = staging / "drop-central.sql", staging / "central.sql"
     drops.write_text(_DROP_CENTRAL_SCHEMA)
-    made = subprocess.run(
-        [_pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--clean", "--if-exists",
+    _run_pg_tool(
+        "pg_restore",
+        ["--no-owner", "--no-privileges", "--clean", "--if-exists",
          "--file", str(script), str(dump)],
-        env=env, capture_output=True, text=True, check=False,
+        env, "pg_restore thất bại", "pg_restore failed",
     )  # fmt: skip
-    if made.returncode != 0:
-        raise CentralRefused(
-            f"pg_restore thất bại: {made.stderr.strip()[-2000:]}",
-            f"pg_restore failed: {made.stderr.strip()[-2000:]}",
-        )
     # The drops of objects that are not there say so; only warnings and errors matter.
     env["PGOPTIONS"] = f"{env.get('PGOPTIONS', '')} -c client_min_messages=warning".strip()
     env["PGAPPNAME"] = RESTORE_APPLICATION
-    done = subprocess.run(
-        [_pg_tool("psql"), "--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=1",
+    _run_pg_tool(
+        "psql",
+        ["--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=1",
          "--single-transaction", "--file", str(drops), "--file", str(script),
          "--dbname", url],
-        env=env, capture_output=True, text=True, check=False,
+        env, "Nạp bản sao lưu thất bại (không thay đổi gì)",
+        "loading the dump failed (nothing changed)",
     )  # fmt: skip
-    if done.returncode != 0:
-        raise CentralRefused(
-            f"Nạp bản sao lưu thất bại (không thay đổi gì): {done.stderr.strip()[-2000:]}",
-            f"loading the dump failed (nothing changed): {done.stderr.strip()[-2000:]}",
-        )
 
 
 # -- the command line (muontra/backup_cli.py and muontra/restore_cli.py call these) --
